@@ -1,0 +1,1 @@
+"""The Maildir mailbox between agents and the human: store, messages, watcher."""

@@ -1,0 +1,86 @@
+"""The `missionctl` command: a thin dispatcher over sub-commands.
+
+Sub-commands are imported lazily by name: agents call `missionctl hook` and
+`missionctl mail send` on every tool call, so their path must not pay for
+textual or torch. Each command module exposes `main(argv) -> int`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from missionctl import __version__
+from missionctl.errors import UserError
+
+# name -> ("module:function", one-line help). Only commands that work are listed.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("missionctl.workspace_cli:main", "make a git repository a missionctl workspace"),
+    "status": ("missionctl.agents.status_cli:main", "show the org's agents"),
+    "worktrees": (
+        "missionctl.worktrees.cli:main",
+        "list, create, diff, merge and clean the agents' git worktrees",
+    ),
+}
+
+# Commands that run when `missionctl` is called with no arguments, if registered.
+DEFAULT_COMMAND = "app"
+
+
+def _usage() -> str:
+    width = max(len(name) for name in COMMANDS)
+    lines = [
+        "usage: missionctl [--version] [--help] <command> [args]",
+        "",
+        "Mission control for a research org of coding agents.",
+        "",
+        "commands:",
+    ]
+    for name, (_, text) in COMMANDS.items():
+        lines.append(f"  {name.ljust(width)}  {text}")
+    lines += ["", "Run `missionctl <command> --help` for a command's options."]
+    return "\n".join(lines)
+
+
+def _load(target: str) -> Callable[[list[str]], int]:
+    module_name, _, func_name = target.partition(":")
+    module = importlib.import_module(module_name)
+    func: Callable[[list[str]], int] = getattr(module, func_name)
+    return func
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `missionctl` with `argv` (default: the process arguments); return the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if not args:
+            if DEFAULT_COMMAND in COMMANDS:
+                return _load(COMMANDS[DEFAULT_COMMAND][0])([])
+            print(_usage())
+            return 0
+        head, rest = args[0], args[1:]
+        if head in ("-h", "--help", "help"):
+            print(_usage())
+            return 0
+        if head in ("-V", "--version"):
+            print(f"missionctl {__version__}")
+            return 0
+        if head not in COMMANDS:
+            raise UserError(
+                f"unknown command {head!r}; the commands are: {', '.join(COMMANDS)}"
+                " (see `missionctl --help`)"
+            )
+        return _load(COMMANDS[head][0])(rest)
+    except UserError as exc:
+        print(f"missionctl: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("missionctl: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `missionctl ... | head` closed the pipe: not an error worth a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0

@@ -1,0 +1,120 @@
+"""The workspace: the user's research repository and missionctl's paths inside it.
+
+`org/` is versioned (the org's source code); `.missionctl/` is runtime state,
+git-ignored: mailbox, worktrees, runs, ledger, tmux config and hooks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from missionctl import orgfile
+from missionctl.errors import UserError
+
+ORG_DIR = "org"
+RUNTIME_DIR = ".missionctl"
+ENV_WORKSPACE = "MISSIONCTL_WORKSPACE"
+ENV_AGENT = "MISSIONCTL_AGENT"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Paths of one workspace; `root` is the repository's top-level directory."""
+
+    root: Path
+
+    @property
+    def org_dir(self) -> Path:
+        return self.root / ORG_DIR
+
+    @property
+    def org_file(self) -> Path:
+        return self.org_dir / "org.toml"
+
+    @property
+    def prompts_dir(self) -> Path:
+        return self.org_dir / "prompts"
+
+    @property
+    def runtime(self) -> Path:
+        return self.root / RUNTIME_DIR
+
+    @property
+    def mailbox_dir(self) -> Path:
+        return self.runtime / "mailbox"
+
+    @property
+    def worktrees_dir(self) -> Path:
+        return self.runtime / "worktrees"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.runtime / "runs"
+
+    @property
+    def state_dir(self) -> Path:
+        """Per-agent state files written by `missionctl hook`."""
+        return self.runtime / "state"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.runtime / "ledger.sqlite"
+
+    @property
+    def tmux_conf(self) -> Path:
+        return self.runtime / "tmux.conf"
+
+    @property
+    def hooks_dir(self) -> Path:
+        return self.runtime / "hooks"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.runtime / "logs"
+
+    @property
+    def socket_name(self) -> str:
+        """The tmux server's socket name (`tmux -L`), unique per workspace path."""
+        digest = hashlib.sha256(str(self.root).encode()).hexdigest()[:10]
+        return f"missionctl-{digest}"
+
+    def worktree(self, agent: str) -> Path:
+        return self.worktrees_dir / agent
+
+    def load_org(self) -> orgfile.OrgSpec:
+        """The workspace's validated `org/org.toml`."""
+        return orgfile.load(self.org_file)
+
+
+def find(start: Path | None = None) -> Workspace:
+    """The workspace containing `start` (default: `$MISSIONCTL_WORKSPACE`, else the cwd).
+
+    An agent's worktree lives under `<root>/.missionctl/worktrees/<agent>` and is a
+    checkout of the same repository, `org/` included: the search skips past it to
+    the workspace that owns it.
+    """
+    if start is None:
+        env = os.environ.get(ENV_WORKSPACE)
+        if env:
+            root = Path(env).resolve()
+            if not (root / ORG_DIR / "org.toml").is_file():
+                raise UserError(
+                    f"{ENV_WORKSPACE}={env} is not a missionctl workspace (no org/org.toml)"
+                )
+            return Workspace(root)
+        start = Path.cwd()
+    here = start.resolve()
+    parts = here.parts
+    if RUNTIME_DIR in parts:
+        # Inside .missionctl/: the owner is the directory above it.
+        here = Path(*parts[: parts.index(RUNTIME_DIR)])
+    for candidate in (here, *here.parents):
+        if (candidate / ORG_DIR / "org.toml").is_file():
+            return Workspace(candidate)
+    raise UserError(
+        f"{start} is not inside a missionctl workspace; run `missionctl init` in your"
+        " research repository first"
+    )

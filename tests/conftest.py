@@ -1,0 +1,64 @@
+"""Shared fixtures: every test runs with a private HOME, git config and tmux dir."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import git, run_cli
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """No test reads or writes the user's home, git config, tmux server or workspace."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    for var, value in {
+        "GIT_AUTHOR_NAME": "Test",
+        "GIT_AUTHOR_EMAIL": "test@example.invalid",
+        "GIT_COMMITTER_NAME": "Test",
+        "GIT_COMMITTER_EMAIL": "test@example.invalid",
+    }.items():
+        monkeypatch.setenv(var, value)
+    for var in ("MISSIONCTL_WORKSPACE", "MISSIONCTL_AGENT", "TMUX", "TMUX_PANE"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+@pytest.fixture
+def tmux_tmpdir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private, short TMUX_TMPDIR (unix socket paths are limited to ~100 bytes)."""
+    path = Path(tempfile.mkdtemp(prefix="mc-tmux-", dir="/tmp"))
+    monkeypatch.setenv("TMUX_TMPDIR", str(path))
+    yield path
+    subprocess.run(["rm", "-rf", str(path)], check=False)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A fresh git repository on `main` with one commit."""
+    root = tmp_path / "lab"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / "README.md").write_text("# lab\n")
+    git(root, "add", "README.md")
+    git(root, "commit", "-q", "-m", "first")
+    return root
+
+
+@pytest.fixture
+def workspace(repo: Path) -> Path:
+    """`repo` after `missionctl init`, with the org committed on `main`."""
+    code, _, err = run_cli(["init", str(repo)], cwd=repo)
+    assert code == 0, err
+    git(repo, "add", "org")
+    git(repo, "commit", "-q", "-m", "org")
+    return repo

@@ -1,0 +1,146 @@
+"""org.toml: the default org validates, and every bad input is one clear line naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from missionctl import orgfile
+from missionctl.errors import UserError
+
+GOOD = """\
+[org]
+name = "softcap"
+structure = "hierarchical"
+base_branch = "main"
+
+[standup]
+every = "1h30m"
+
+[[agent]]
+name = "chief"
+role = "chief"
+provider = "scripted"
+
+[[agent]]
+name = "r1"
+provider = "codex"
+gpu = 0
+
+[providers.claude]
+command = ["claude", "--model", "opus"]
+env = { FOO = "1" }
+submit_delay = "0.3s"
+"""
+
+
+def test_good_org_parses_with_defaults() -> None:
+    org = orgfile.loads(GOOD)
+    assert org.name == "softcap"
+    assert org.structure == "hierarchical"
+    assert org.standup_every == 5400.0
+    assert org.names == ("chief", "r1")
+    assert org.agent("chief").role == "chief"
+    assert org.agent("r1") == orgfile.AgentSpec("r1", "researcher", "codex", 0)
+    claude = org.provider_settings("claude")
+    assert claude.command == ("claude", "--model", "opus")
+    assert claude.env == {"FOO": "1"}
+    assert claude.submit_delay == pytest.approx(0.3)
+    assert org.provider_settings("codex") == orgfile.ProviderSettings()
+
+
+def test_default_org_is_eight_researchers_half_claude_half_codex() -> None:
+    org = orgfile.loads(orgfile.default_org_toml("lab", "main", gpu_count=8))
+    assert [a.name for a in org.agents] == [f"r{i}" for i in range(1, 9)]
+    assert [a.provider for a in org.agents] == ["claude"] * 4 + ["codex"] * 4
+    assert {a.role for a in org.agents} == {"researcher"}
+    assert [a.gpu for a in org.agents] == list(range(8))
+    assert org.structure == "flat"
+    no_gpu = orgfile.loads(orgfile.default_org_toml("lab", "main", gpu_count=0))
+    assert {a.gpu for a in no_gpu.agents} == {None}
+
+
+def test_unknown_agent_lists_the_valid_names() -> None:
+    org = orgfile.loads(GOOD)
+    with pytest.raises(UserError, match=r"unknown agent 'r9'.*chief, r1"):
+        org.agent("r9")
+
+
+@pytest.mark.parametrize(
+    ("text", "duration"),
+    [("90s", 90.0), ("30m", 1800.0), ("2h", 7200.0), ("1h30m", 5400.0), ("1d", 86400.0),
+     ("0.5s", 0.5), ("off", None)],
+)  # fmt: skip
+def test_durations(text: str, duration: float | None) -> None:
+    assert orgfile.parse_duration(text) == duration
+
+
+def _agents(*blocks: str) -> str:
+    return "\n".join(f"[[agent]]\n{b}\n" for b in blocks)
+
+
+HEAD = '[org]\nname = "lab"\n\n'
+
+# (case id, org.toml text, text the one-line error must contain, line it must name or None)
+BAD: list[tuple[str, str, str, int | None]] = [
+    ("toml-syntax", HEAD + "[[agent]]\nname = \n", "not valid TOML", None),
+    ("unknown-top-key", "colour = 1\n" + HEAD + _agents('name = "r1"'), "colour", 1),
+    ("unknown-table", HEAD + "[gpus]\nn = 1\n" + _agents('name = "r1"'), "gpus", 4),
+    ("no-org-table", _agents('name = "r1"'), "missing [org]", None),
+    ("unknown-org-key", '[org]\nname = "lab"\nbranch = "x"\n' + _agents('name = "r1"'), "org.branch", 3),
+    ("missing-org-name", '[org]\nstructure = "flat"\n' + _agents('name = "r1"'), "missing key 'name'", 1),
+    ("bad-org-name", '[org]\nname = "My Lab"\n' + _agents('name = "r1"'), "org.name", 2),
+    ("bad-structure", HEAD.replace("\n\n", '\nstructure = "tree"\n\n') + _agents('name = "r1"'), "org.structure", 3),
+    ("program-escapes", HEAD.replace("\n\n", '\nprogram = "../../etc/passwd"\n\n') + _agents('name = "r1"'), "org.program", 3),
+    ("bad-base-branch", HEAD.replace("\n\n", '\nbase_branch = "a..b"\n\n') + _agents('name = "r1"'), "org.base_branch", 3),
+    ("shared-gpu-not-bool", HEAD.replace("\n\n", '\nshared_gpu = "yes"\n\n') + _agents('name = "r1"'), "org.shared_gpu", 3),
+    ("no-agents", HEAD, "no agents", None),
+    ("agent-unknown-key", HEAD + _agents('name = "r1"\nmodel = "x"'), "agent[0].model", 6),
+    ("agent-missing-name", HEAD + _agents('role = "researcher"'), "agent[0]: missing key 'name'", 4),
+    ("agent-name-not-string", HEAD + _agents("name = 7"), "agent[0].name", 5),
+    ("agent-name-uppercase", HEAD + _agents('name = "R1"'), "agent[0].name", 5),
+    ("agent-name-dotdot", HEAD + _agents('name = ".."'), "agent[0].name", 5),
+    ("agent-name-slash", HEAD + _agents('name = "a/b"'), "agent[0].name", 5),
+    ("agent-name-too-long", HEAD + _agents('name = "' + "a" * 25 + '"'), "agent[0].name", 5),
+    ("agent-name-leading-digit", HEAD + _agents('name = "1"'), "agent[0].name", 5),
+    ("agent-name-reserved", HEAD + _agents('name = "human"'), "reserved", 5),
+    ("agent-name-duplicate", HEAD + _agents('name = "r1"', 'name = "r1"'), "agent[1].name", 8),
+    ("unknown-role", HEAD + _agents('name = "r1"\nrole = "intern"'), "agent[0].role", 6),
+    ("unknown-provider", HEAD + _agents('name = "r1"\nprovider = "gemini"'), "agent[0].provider", 6),
+    ("negative-gpu", HEAD + _agents('name = "r1"\ngpu = -1'), "agent[0].gpu", 6),
+    ("gpu-not-int", HEAD + _agents('name = "r1"\ngpu = "0"'), "agent[0].gpu", 6),
+    ("two-agents-one-gpu", HEAD + _agents('name = "r1"\ngpu = 0', 'name = "r2"\ngpu = 0'), "agent[1].gpu", 10),
+    ("hierarchical-no-chief", HEAD.replace("\n\n", '\nstructure = "hierarchical"\n\n') + _agents('name = "r1"'), "exactly one chief", 3),
+    ("hierarchical-two-chiefs", HEAD.replace("\n\n", '\nstructure = "hierarchical"\n\n') + _agents('name = "a"\nrole = "chief"', 'name = "b"\nrole = "chief"'), "has 2", 3),
+    ("flat-with-chief", HEAD + _agents('name = "a"\nrole = "chief"'), "flat org has no chief", None),
+    ("bad-duration", HEAD + '[standup]\nevery = "2 hours"\n' + _agents('name = "r1"'), "standup.every", 5),
+    ("duration-not-string", HEAD + "[standup]\nevery = 7200\n" + _agents('name = "r1"'), "standup.every", 5),
+    ("unknown-provider-table", HEAD + _agents('name = "r1"') + "[providers.gemini]\ncommand = [\"g\"]\n", "providers.gemini", 6),
+    ("provider-command-not-list", HEAD + _agents('name = "r1"') + '[providers.claude]\ncommand = "claude"\n', "providers.claude.command", 7),
+    ("provider-env-not-strings", HEAD + _agents('name = "r1"') + "[providers.claude]\nenv = { A = 1 }\n", "providers.claude.env", 7),
+    ("provider-unknown-key", HEAD + _agents('name = "r1"') + "[providers.codex]\nflags = []\n", "providers.codex.flags", 7),
+    ("runs-max-concurrent-zero", HEAD + "[runs]\nmax_concurrent = 0\n" + _agents('name = "r1"'), "runs.max_concurrent", 5),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "needle", "line"), [c[1:] for c in BAD], ids=[c[0] for c in BAD])
+def test_bad_org_is_one_line_naming_the_key(text: str, needle: str, line: int | None) -> None:
+    with pytest.raises(UserError) as info:
+        orgfile.loads(text, Path("org/org.toml"))
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("org/org.toml")
+    assert needle in message
+    if line is not None:
+        assert message.startswith(f"org/org.toml:{line}:"), message
+    # Every message says what to do, after the problem.
+    assert ";" in message
+
+
+def test_shared_gpu_allows_two_agents_on_one_gpu() -> None:
+    text = HEAD.replace("\n\n", "\nshared_gpu = true\n\n") + _agents(
+        'name = "r1"\ngpu = 0', 'name = "r2"\ngpu = 0'
+    )
+    org = orgfile.loads(text)
+    assert [a.gpu for a in org.agents] == [0, 0]

@@ -1,0 +1,1 @@
+"""The Textual app: the live grid of agents."""

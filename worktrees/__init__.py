@@ -1,0 +1,5 @@
+"""Git branches and worktrees, one per agent."""
+
+from missionctl.worktrees.tree import AgentWorktrees, WorktreeStatus
+
+__all__ = ["AgentWorktrees", "WorktreeStatus"]
