@@ -14,9 +14,13 @@ pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
     "${pip[@]}" "torch==${TORCH_VERSION}"
-  # A CPU wheel on local disk (pip's find-links) first, else PyTorch's CPU index.
-  elif ! "${pip[@]}" --no-index "torch==${TORCH_VERSION}" 2>/dev/null; then
-    "${pip[@]}" "torch==${TORCH_VERSION}" --index-url https://download.pytorch.org/whl/cpu
+  # A CPU wheel on local disk (pip's find-links) first, its dependencies from the
+  # index; else PyTorch's CPU index.
+  elif "${pip[@]}" --no-index --no-deps "torch==${TORCH_VERSION}" 2>/dev/null; then
+    "${pip[@]}" "torch==${TORCH_VERSION}"
+  else
+    "${pip[@]}" "torch==${TORCH_VERSION}" --index-url https://download.pytorch.org/whl/cpu \
+      --extra-index-url https://pypi.org/simple
   fi
 fi
 "${pip[@]}" -e ".[test]"
