@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "missionctl.worktrees.cli:main",
         "list, create, diff, merge and clean the agents' git worktrees",
     ),
+    "mail": ("missionctl.mailbox.cli:main", "send, list and read mail between agents and people"),
 }
 
 # Commands that run when `missionctl` is called with no arguments, if registered.

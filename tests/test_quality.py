@@ -113,3 +113,24 @@ def test_no_module_outside_tui_imports_textual(staged: Path) -> None:
     assert sorted(f"missionctl.{m}" for m in base) == sorted(core_contract), (
         "list every module of missionctl/ in the core contract in pyproject.toml"
     )
+
+
+def test_every_package_folder_is_in_the_distribution() -> None:
+    """A sub-package missing from `packages` works editable but vanishes from a real install."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    listed = set(config["tool"]["setuptools"]["packages"])
+    found = set()
+    for package, folder in _package_dirs().items():
+        base = REPO / folder
+        for init in base.rglob("*"):
+            if init.is_dir() and "__pycache__" not in init.parts and any(init.iterdir()):
+                rel = init.relative_to(base).parts
+                if (
+                    package == "missionctl"
+                    and rel
+                    and rel[0] in {"agents", "worktrees", "mailbox", "train", "tui"}
+                ):
+                    continue
+                found.add(".".join((package, *rel)))
+        found.add(package)
+    assert found == listed
