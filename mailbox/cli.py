@@ -1,0 +1,255 @@
+"""`missionctl mail`: send, list, read and follow mail, for agents and people.
+
+Agents run these verbs on nearly every turn, so this module imports only the
+store: the watcher (and watchdog) load only for `mail watch`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterable
+
+from missionctl import workspace
+from missionctl.cliargs import parser
+from missionctl.errors import UserError
+from missionctl.mailbox.message import KINDS, MAX_BODY_BYTES, Message
+from missionctl.mailbox.store import HUMAN, Envelope, Mailbox, check_name
+from missionctl.textable import format_table
+
+
+def main(argv: list[str]) -> int:
+    """Run `missionctl mail ARGV`; return the exit code."""
+    ap = _parser()
+    args = ap.parse_args(argv)
+    if args.verb is None:
+        ap.print_help()
+        return 0
+    ws = workspace.find()
+    box = Mailbox.for_workspace(ws)
+    me = _me()
+    if args.verb == "send":
+        return _send(box, me, args)
+    who = check_name(args.agent, "--agent") if getattr(args, "agent", None) else me
+    if args.verb == "inbox":
+        return _inbox(box, who, args)
+    if args.verb == "read":
+        return _read(box, who, args)
+    if args.verb == "thread":
+        return _thread(box, args)
+    return _watch(box, who, args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = parser(
+        "mail",
+        "Mail between the org's agents and you. The sender is $MISSIONCTL_AGENT, else"
+        " 'human'.\n\nexamples:\n"
+        "  missionctl mail send --to chief --kind result --run r1-0007 'softcap off: -0.2% bpb'\n"
+        "  git diff | missionctl mail send --to r2 --subject 'my patch' -\n"
+        "  missionctl mail inbox\n"
+        "  missionctl mail read --next",
+    )
+    verbs = ap.add_subparsers(dest="verb", metavar="VERB")
+
+    send = verbs.add_parser("send", help="send a message (to an agent, a role, or all)")
+    send.add_argument(
+        "--to",
+        action="append",
+        metavar="NAME",
+        help="an agent, 'human', a role (researcher, chief) or 'all'; repeat or comma-separate"
+        " for several (default with --reply-to: the original sender)",
+    )
+    send.add_argument("--kind", default="note", help=f"one of {', '.join(KINDS)} (default: note)")
+    send.add_argument("--subject", default="", help="one line (default: none)")
+    send.add_argument(
+        "--run", action="append", default=[], metavar="ID", help="a run this refers to (repeat)"
+    )
+    send.add_argument("--experiment", metavar="ID", help="the experiment this refers to")
+    send.add_argument("--reply-to", metavar="ID", help="the message this answers")
+    send.add_argument(
+        "body", nargs="*", metavar="BODY", help="the message text, or '-' to read it from stdin"
+    )
+
+    inbox = verbs.add_parser("inbox", help="list your unread mail, oldest first")
+    inbox.add_argument("--agent", metavar="NAME", help="whose mailbox (default: yours)")
+    inbox.add_argument("--all", action="store_true", help="include mail already read")
+    inbox.add_argument("--json", action="store_true", help="print JSON")
+
+    read = verbs.add_parser("read", help="show a message and mark it read")
+    read.add_argument("id", nargs="?", metavar="ID", help="the message id (or its start)")
+    read.add_argument("--next", action="store_true", help="the oldest unread message")
+    read.add_argument("--agent", metavar="NAME", help="whose mailbox (default: yours)")
+    read.add_argument("--json", action="store_true", help="print JSON")
+
+    thread = verbs.add_parser("thread", help="show a conversation: a message and its replies")
+    thread.add_argument("id", metavar="ID", help="any message of the conversation")
+    thread.add_argument("--json", action="store_true", help="print JSON")
+
+    watch = verbs.add_parser("watch", help="print messages as they arrive (Ctrl-C stops)")
+    watch.add_argument("--agent", metavar="NAME", help="whose mailbox (default: yours)")
+    watch.add_argument("--org", action="store_true", help="every mailbox of the org")
+    watch.add_argument("--existing", action="store_true", help="first print unread mail waiting")
+    watch.add_argument("--count", type=int, metavar="N", help="exit after N messages")
+    watch.add_argument("--timeout", type=float, metavar="S", help="exit (code 1) after S seconds")
+    watch.add_argument("--json", action="store_true", help="print one JSON object per line")
+    return ap
+
+
+def _me() -> str:
+    """Who is calling: the agent named in the environment, else the human."""
+    name = os.environ.get(workspace.ENV_AGENT) or HUMAN
+    return check_name(name, f"${workspace.ENV_AGENT}")
+
+
+def _send(box: Mailbox, me: str, args: argparse.Namespace) -> int:
+    if args.body == ["-"]:
+        body = _stdin_text()
+    elif args.body:
+        body = " ".join(args.body)
+    elif not sys.stdin.isatty():
+        body = _stdin_text()
+    else:
+        raise UserError("mail send: give the message text, or '-' to read it from stdin")
+    subject: str = args.subject
+    to: list[str] | None = args.to
+    if args.reply_to and (not to or not subject):
+        # Replying: default to the original's sender and subject when we have it.
+        original = box.original(me, args.reply_to.strip().lower())
+        if original is not None:
+            to = to or [original.sender]
+            if not subject:
+                base = original.subject or original.headline
+                subject = base if base.lower().startswith("re:") else f"Re: {base}"[:200]
+    if not to:
+        raise UserError(
+            "mail send: say who it is for with --to NAME (an agent, human, a role, or all)"
+        )
+    reply_to = args.reply_to.strip().lower() if args.reply_to else None
+    sent = box.send(
+        me,
+        to,
+        body,
+        kind=args.kind,
+        subject=subject,
+        runs=args.run,
+        experiment=args.experiment,
+        reply_to=reply_to,
+    )
+    print(f"sent {sent[0].id} to {', '.join(m.to for m in sent)}")
+    return 0
+
+
+def _stdin_text() -> str:
+    raw = sys.stdin.buffer.read(MAX_BODY_BYTES + 1)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError("mail send: the text on stdin is not UTF-8; send text only") from None
+
+
+def _inbox(box: Mailbox, who: str, args: argparse.Namespace) -> int:
+    envelopes = box.envelopes(who, include_read=args.all)
+    if args.json:
+        print(json.dumps([_json(e) for e in envelopes], indent=2, ensure_ascii=False))
+        return 0
+    if not envelopes:
+        print(f"no {'' if args.all else 'unread '}mail for {who}")
+        return 0
+    headers = ["id", "date", "from", "kind", "subject"]
+    if args.all:
+        headers.insert(1, "new")
+    rows = []
+    for e in envelopes:
+        m = e.message
+        row: list[object] = [m.id, _when(m), m.sender, m.kind, m.headline]
+        if args.all:
+            row.insert(1, "-" if e.read else "*")
+        rows.append(row)
+    print(format_table(headers, rows))
+    if not args.all:
+        print(f"\nread one with `missionctl mail read ID` (or `--next`); {len(rows)} unread")
+    return 0
+
+
+def _read(box: Mailbox, who: str, args: argparse.Namespace) -> int:
+    if args.next == bool(args.id):
+        raise UserError("mail read: give a message ID, or --next (not both)")
+    if args.next:
+        found = box.read_next(who)
+        if found is None:
+            print(f"no unread mail for {who}", file=sys.stderr)
+            return 1
+        message = found
+    else:
+        message = box.read(who, args.id)
+    if args.json:
+        print(json.dumps(message.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print(_full(message, [message.to]))
+    return 0
+
+
+def _thread(box: Mailbox, args: argparse.Namespace) -> int:
+    messages = box.thread(args.id)
+    if args.json:
+        print(json.dumps([m.to_json() for m in messages], indent=2, ensure_ascii=False))
+        return 0
+    # Copies of one broadcast share an id: show them once, to everyone.
+    grouped: dict[str, list[Message]] = {}
+    for m in messages:
+        grouped.setdefault(m.id, []).append(m)
+    print("\n\n".join(_full(c[0], [m.to for m in c]) for c in grouped.values()))
+    return 0
+
+
+def _watch(box: Mailbox, who: str, args: argparse.Namespace) -> int:
+    from missionctl.mailbox.watcher import follow  # watchdog: only when watching
+
+    if args.count is not None and args.count < 1:
+        raise UserError("mail watch: --count must be at least 1")
+    recipients = None if args.org else [box.folder(who).name]
+    arrivals = follow(
+        box, recipients=recipients, include_existing=args.existing, timeout=args.timeout
+    )
+    for seen, (_, message) in enumerate(arrivals, start=1):
+        if args.json:
+            print(json.dumps(message.to_json(), ensure_ascii=False), flush=True)
+        else:
+            print(
+                f"{_when(message)}  {message.sender} -> {message.to}  [{message.kind}]"
+                f"  {message.headline}  ({message.id})",
+                flush=True,
+            )
+        if args.count is not None and seen >= args.count:
+            return 0
+    return 1 if args.timeout is not None else 0
+
+
+def _json(envelope: Envelope) -> dict[str, object]:
+    return {**envelope.message.to_json(), "read": envelope.read}
+
+
+def _when(message: Message) -> str:
+    return message.time.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _full(message: Message, to: Iterable[str]) -> str:
+    lines = [
+        f"id:       {message.id}",
+        f"date:     {message.time.astimezone().strftime('%Y-%m-%d %H:%M:%S %Z')}",
+        f"from:     {message.sender}",
+        f"to:       {', '.join(to)}",
+        f"kind:     {message.kind}",
+    ]
+    if message.subject:
+        lines.append(f"subject:  {message.subject}")
+    if message.runs:
+        lines.append(f"runs:     {', '.join(message.runs)}")
+    if message.experiment:
+        lines.append(f"experiment: {message.experiment}")
+    if message.reply_to:
+        lines.append(f"reply-to: {message.reply_to}")
+    return "\n".join(lines) + "\n\n" + message.body.rstrip("\n")
