@@ -18,12 +18,20 @@ from missionctl.errors import UserError
 # name -> ("module:function", one-line help). Only commands that work are listed.
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("missionctl.workspace_cli:main", "make a git repository a missionctl workspace"),
-    "status": ("missionctl.agents.status_cli:main", "show the org's agents"),
+    "up": ("missionctl.agents.cli:up", "start the org: tmux hub, supervisor, every agent"),
+    "status": ("missionctl.agents.cli:status", "show each agent: state, pid, branch, GPU, uptime"),
+    "pause": ("missionctl.agents.cli:pause", "freeze an agent and everything it started"),
+    "resume": ("missionctl.agents.cli:resume", "thaw a paused agent"),
+    "kill": ("missionctl.agents.cli:kill", "end an agent and everything it started"),
+    "restart": ("missionctl.agents.cli:restart", "restart an agent in its window and worktree"),
+    "attach": ("missionctl.agents.cli:attach", "take over an agent's terminal (C-] comes back)"),
+    "down": ("missionctl.agents.cli:down", "stop every agent and the hub"),
     "worktrees": (
         "missionctl.worktrees.cli:main",
         "list, create, diff, merge and clean the agents' git worktrees",
     ),
     "mail": ("missionctl.mailbox.cli:main", "send, list and read mail between agents and people"),
+    "hook": ("missionctl.agents.hook_cli:main", "record an agent's hook event (agents call this)"),
 }
 
 # Commands that run when `missionctl` is called with no arguments, if registered.

@@ -1,0 +1,145 @@
+"""`missionctl up|down|status|pause|resume|kill|restart|attach`: the org from the shell."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from missionctl.agents.hub import Hub
+from missionctl.cliargs import parser
+from missionctl.errors import UserError
+from missionctl.textable import format_table
+
+
+def _uptime(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+def up(argv: list[str]) -> int:
+    parser("up", "Start the org: the tmux hub, the supervisor and every agent.").parse_args(argv)
+    hub = Hub.find()
+    for name, what in hub.up():
+        print(f"{name}: {what}")
+    print(f"the org runs in tmux -L {hub.ws.socket_name}")
+    print("`missionctl` shows it; `missionctl down` stops it")
+    return 0
+
+
+def down(argv: list[str]) -> int:
+    ap = parser("down", "Stop every agent, the supervisor and the hub's tmux server.")
+    ap.add_argument("--grace", type=float, default=5.0, help="seconds between TERM and KILL")
+    args = ap.parse_args(argv)
+    hub = Hub.find()
+    if not hub.tmux.server_running():
+        print("the org is not running")
+        return 0
+    stopped = hub.down(grace=args.grace)
+    print(f"stopped {', '.join(stopped) if stopped else 'nothing'}; the hub is down")
+    return 0
+
+
+def status(argv: list[str]) -> int:
+    ap = parser("status", "Show each agent: state, provider, pid, branch, GPU, uptime.")
+    ap.add_argument("--json", action="store_true", help="print JSON")
+    args = ap.parse_args(argv)
+    hub = Hub.find()
+    running = hub.is_up()
+    rows = hub.statuses()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "org": hub.org.name,
+                    "structure": hub.org.structure,
+                    "running": running,
+                    "workspace": str(hub.ws.root),
+                    "agents": [
+                        {
+                            "name": r.name,
+                            "role": r.role,
+                            "provider": r.provider,
+                            "state": r.state.name,
+                            "exit_code": r.state.exit_code,
+                            "pid": r.pid,
+                            "branch": r.branch,
+                            "gpu": r.gpu,
+                            "uptime_s": r.uptime_s,
+                        }
+                        for r in rows
+                    ],
+                },
+                indent=2,
+            )
+        )
+        return 0
+    where = "running" if running else "not running (`missionctl up` starts it)"
+    print(f"org {hub.org.name} ({hub.org.structure}, {len(rows)} agents) at {hub.ws.root}: {where}")
+    print(
+        format_table(
+            ["agent", "state", "role", "provider", "pid", "branch", "gpu", "uptime"],
+            [
+                [r.name, r.state.name, r.role, r.provider, r.pid, r.branch, r.gpu,
+                 _uptime(r.uptime_s)]
+                for r in rows
+            ],
+        )
+    )  # fmt: skip
+    return 0
+
+
+def _one_agent(command: str, description: str, argv: list[str]) -> tuple[Hub, str]:
+    ap = parser(command, description)
+    ap.add_argument("agent", metavar="AGENT")
+    args = ap.parse_args(argv)
+    return Hub.find(), args.agent
+
+
+def pause(argv: list[str]) -> int:
+    hub, agent = _one_agent("pause", "Freeze every process of an agent.", argv)
+    pids = hub.pause(agent)
+    print(f"{agent}: paused ({len(pids)} processes stopped)")
+    return 0
+
+
+def resume(argv: list[str]) -> int:
+    hub, agent = _one_agent("resume", "Thaw a paused agent.", argv)
+    hub.resume(agent)
+    print(f"{agent}: resumed")
+    return 0
+
+
+def kill(argv: list[str]) -> int:
+    hub, agent = _one_agent("kill", "End an agent and everything it started.", argv)
+    pids = hub.kill(agent)
+    print(f"{agent}: killed ({len(pids)} processes); its last screen stays in its window")
+    return 0
+
+
+def restart(argv: list[str]) -> int:
+    hub, agent = _one_agent("restart", "Restart an agent in its window and worktree.", argv)
+    hub.restart(agent)
+    print(f"{agent}: restarted")
+    return 0
+
+
+def attach(argv: list[str]) -> int:
+    hub, agent = _one_agent("attach", "Take over an agent's terminal (C-] comes back).", argv)
+    if not sys.stdin.isatty():
+        raise UserError("attach needs a terminal; run it from an interactive shell")
+    old_size = hub.begin_takeover(agent)
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+    try:
+        # Interactive and as long as the user likes: no timeout on purpose.
+        subprocess.run(hub.takeover_argv(agent), env=env, check=False)
+    finally:
+        hub.end_takeover(agent, old_size)
+    return 0

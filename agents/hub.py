@@ -1,0 +1,282 @@
+"""The tmux hub: one server per workspace that owns the agents.
+
+Session `hub`: window 0 runs the supervisor, then one window per agent, named
+after it, running the wrapper in the agent's worktree. tmux owns the processes,
+so the org keeps running when the app quits or crashes.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from missionctl import workspace as workspace_mod
+from missionctl.agents import proctree
+from missionctl.agents.providers import LaunchContext, provider_for
+from missionctl.agents.providers.base import missionctl_argv
+from missionctl.agents.screen import guess_state
+from missionctl.agents.state import AgentState, StateStore, resolve
+from missionctl.agents.tmux import (
+    CONFIG,
+    DEFAULT_SIZE,
+    SESSION,
+    SUPERVISOR_WINDOW,
+    PaneInfo,
+    Tmux,
+    check_tmux,
+)
+from missionctl.errors import UserError
+from missionctl.orgfile import AgentSpec, OrgSpec
+from missionctl.workspace import Workspace
+from missionctl.worktrees import AgentWorktrees
+
+
+@dataclass(frozen=True)
+class AgentStatus:
+    """One agent as `missionctl status` shows it."""
+
+    name: str
+    role: str
+    provider: str
+    gpu: int | None
+    branch: str
+    state: AgentState
+    pid: int | None
+    uptime_s: float | None
+    window: str | None
+
+
+class Hub:
+    """The workspace's tmux hub and the agents in it."""
+
+    def __init__(self, ws: Workspace, org: OrgSpec | None = None) -> None:
+        self.ws = ws
+        self.org = org or ws.load_org()
+        self.tmux = Tmux(ws.socket_name, ws.tmux_conf)
+        self.states = StateStore(ws.state_dir)
+
+    @classmethod
+    def find(cls) -> Hub:
+        return cls(workspace_mod.find())
+
+    # -- lifecycle --------------------------------------------------------------
+    def is_up(self) -> bool:
+        return self.tmux.has_session(SESSION)
+
+    def _write_config(self) -> None:
+        self.ws.runtime.mkdir(parents=True, exist_ok=True)
+        self.ws.tmux_conf.write_text(
+            CONFIG.format(width=DEFAULT_SIZE[0], height=DEFAULT_SIZE[1]), encoding="utf-8"
+        )
+
+    def _context(self, spec: AgentSpec) -> LaunchContext:
+        return LaunchContext(self.ws, self.org, spec, self.ws.worktree(spec.name))
+
+    def _env_args(self, spec: AgentSpec | None) -> list[str]:
+        env = {workspace_mod.ENV_WORKSPACE: str(self.ws.root)}
+        if spec is not None:
+            env[workspace_mod.ENV_AGENT] = spec.name
+        args: list[str] = []
+        for key, value in env.items():
+            args += ["-e", f"{key}={value}"]
+        return args
+
+    def _wrapper_argv(self, spec: AgentSpec) -> list[str]:
+        return [sys.executable, "-m", "missionctl.agents.wrapper", spec.name]
+
+    def _supervisor_argv(self) -> list[str]:
+        return [*missionctl_argv(), "supervise"]
+
+    def up(self) -> list[tuple[str, str]]:
+        """Start the hub and every agent not already running; return (name, what happened)."""
+        check_tmux()  # present and new enough, before anything else
+        specs = list(self.org.agents)
+        providers = {s.name: provider_for(s.provider) for s in specs}
+        for spec in specs:
+            providers[spec.name].check(self._context(spec))
+        trees = AgentWorktrees(self.ws, self.org)
+        for spec in specs:
+            trees.create(spec.name)
+            providers[spec.name].prepare(self._context(spec))
+        for spec in specs:  # the first message needs the program: fail before starting
+            self._context(spec).first_message()
+        self._write_config()
+        self.ws.state_dir.mkdir(parents=True, exist_ok=True)
+        self.ws.root.joinpath(".missionctl", "logs").mkdir(parents=True, exist_ok=True)
+
+        report: list[tuple[str, str]] = []
+        if not self.is_up():
+            self.tmux.run_many([
+                ["new-session", "-d", "-s", SESSION, "-n", SUPERVISOR_WINDOW,
+                 "-x", str(DEFAULT_SIZE[0]), "-y", str(DEFAULT_SIZE[1]),
+                 "-c", str(self.ws.root), *self._env_args(None), "--", *self._supervisor_argv()],
+                ["set-option", "-w", "-t", f"={SESSION}:0", "window-size", "manual"],
+            ])  # fmt: skip
+            report.append((SUPERVISOR_WINDOW, "started"))
+        panes = {p.window: p for p in self.tmux.panes()}
+        supervisor = panes.get(SUPERVISOR_WINDOW)
+        if supervisor is not None and report == []:
+            if supervisor.dead:
+                self._respawn(supervisor.pane_id, self.ws.root, None, self._supervisor_argv())
+                report.append((SUPERVISOR_WINDOW, "restarted"))
+            else:
+                report.append((SUPERVISOR_WINDOW, "already running"))
+        for index, spec in enumerate(specs, start=1):
+            pane = panes.get(spec.name)
+            if pane is None:
+                self.states.forget(spec.name)
+                self.tmux.run_many([
+                    ["new-window", "-d", "-t", f"={SESSION}:{index}", "-n", spec.name,
+                     "-c", str(self.ws.worktree(spec.name)), *self._env_args(spec),
+                     "--", *self._wrapper_argv(spec)],
+                    ["set-option", "-w", "-t", f"={SESSION}:{index}", "window-size", "manual"],
+                ])  # fmt: skip
+                report.append((spec.name, "started"))
+            elif pane.dead:
+                report.append((spec.name, f"exited({pane.exit_code}); restart it with"
+                               f" `missionctl restart {spec.name}`"))  # fmt: skip
+            else:
+                report.append((spec.name, "already running"))
+        for name in panes:
+            if name != SUPERVISOR_WINDOW and name not in self.org.names:
+                report.append((name, "running, but no longer in org/org.toml"))
+        return report
+
+    def down(self, grace: float = 5.0) -> list[str]:
+        """Stop every agent (TERM, then KILL after `grace`), the supervisor and the server."""
+        if not self.tmux.server_running():
+            return []
+        stopped = []
+        panes = self.tmux.panes() if self.is_up() else []
+        for pane in panes:
+            if not pane.dead:
+                proctree.terminate(pane.pid, grace=grace)
+                stopped.append(pane.window)
+            if pane.window != SUPERVISOR_WINDOW:
+                self.states.clear_paused(pane.window)
+        self.tmux.run("kill-server", check=False)
+        return stopped
+
+    # -- one agent ------------------------------------------------------------------
+    def _pane(self, agent: str) -> PaneInfo:
+        self.org.agent(agent)  # unknown names are a clear error
+        if not self.is_up():
+            raise UserError("the org is not running; start it with `missionctl up`")
+        for pane in self.tmux.panes():
+            if pane.window == agent:
+                return pane
+        raise UserError(f"{agent} has no window in the hub; start it with `missionctl up`")
+
+    def target(self, agent: str) -> str:
+        """The tmux target of an agent's window."""
+        return self._pane(agent).window_id
+
+    def pause(self, agent: str) -> list[int]:
+        """Freeze every process of the agent's tree (its training runs too)."""
+        pane = self._pane(agent)
+        if pane.dead:
+            raise UserError(f"{agent} has exited; there is nothing to pause")
+        pids = proctree.freeze(pane.pid)
+        self.states.set_paused(agent, pids)
+        return pids
+
+    def resume(self, agent: str) -> None:
+        pane = self._pane(agent)
+        if self.states.paused_since(agent) is None:
+            raise UserError(f"{agent} is not paused")
+        proctree.thaw(pane.pid)
+        self.states.clear_paused(agent)
+
+    def kill(self, agent: str, grace: float = 5.0) -> list[int]:
+        """End the agent's whole tree; its window stays with the last screen."""
+        pane = self._pane(agent)
+        if pane.dead:
+            raise UserError(f"{agent} has already exited")
+        pids = proctree.terminate(pane.pid, grace=grace)
+        self.states.clear_paused(agent)
+        return pids
+
+    def restart(self, agent: str, grace: float = 5.0) -> None:
+        """Respawn the agent in the same window and worktree."""
+        pane = self._pane(agent)
+        spec = self.org.agent(agent)
+        if not pane.dead:
+            proctree.terminate(pane.pid, grace=grace)
+        provider = provider_for(spec.provider)
+        ctx = self._context(spec)
+        provider.check(ctx)
+        AgentWorktrees(self.ws, self.org).create(agent)
+        provider.prepare(ctx)
+        self.states.forget(agent)
+        self._respawn(pane.pane_id, self.ws.worktree(agent), spec, self._wrapper_argv(spec))
+
+    def _respawn(self, pane_id: str, cwd: Path, spec: AgentSpec | None, argv: list[str]) -> None:
+        self.tmux.run(
+            "respawn-pane", "-k", "-t", pane_id, "-c", str(cwd), *self._env_args(spec), "--", *argv
+        )
+
+    # -- takeover ---------------------------------------------------------------------
+    def begin_takeover(self, agent: str) -> tuple[int, int]:
+        """Let the agent's window follow the terminal that attaches; return its old size."""
+        pane = self._pane(agent)
+        self.tmux.run("set-option", "-w", "-t", pane.window_id, "window-size", "latest")
+        return pane.width, pane.height
+
+    def takeover_argv(self, agent: str) -> list[str]:
+        """The command that attaches a terminal to the agent's window (`C-]` detaches)."""
+        target = self._pane(agent).window_id
+        return self.tmux.argv(
+            "select-window", "-t", target, ";", "attach-session", "-t", f"={SESSION}"
+        )
+
+    def end_takeover(self, agent: str, size: tuple[int, int] | None) -> None:
+        """Give the window back its fixed size (a grid cell's, or the one it had)."""
+        pane = self._pane(agent)
+        self.tmux.run("set-option", "-w", "-t", pane.window_id, "window-size", "manual")
+        if size is not None:
+            self.resize(agent, *size)
+
+    def resize(self, agent: str, width: int, height: int) -> None:
+        self.tmux.run(
+            "resize-window", "-t", self._pane(agent).window_id, "-x", str(width), "-y", str(height)
+        )
+
+    # -- reading ----------------------------------------------------------------------
+    def statuses(self, with_screens: bool = True) -> list[AgentStatus]:
+        """Every agent of the org with its state; `down` when the hub is not running."""
+        panes = {p.window: p for p in self.tmux.panes()} if self.is_up() else {}
+        now = time.time()
+        out = []
+        for spec in self.org.agents:
+            pane = panes.get(spec.name)
+            branch = f"{self.org.name}/{spec.name}"
+            if pane is None:
+                out.append(AgentStatus(spec.name, spec.role, spec.provider, spec.gpu, branch,
+                                       AgentState("down"), None, None, None))  # fmt: skip
+                continue
+            proc = self.states.proc(spec.name)
+            hook = self.states.hook(spec.name)
+            guess = None
+            if with_screens and not pane.dead and (hook is None or hook.state == "unknown"):
+                guess = guess_state(spec.provider, self.tmux.capture(pane.pane_id))
+            state = resolve(
+                hook,
+                paused_since=self.states.paused_since(spec.name),
+                dead=pane.dead,
+                dead_status=pane.exit_code,
+                screen_guess=guess,
+                started_at=proc.started_at if proc else None,
+                now=now,
+            )
+            alive = proc is not None and not pane.dead and proc.wrapper_pid == pane.pid
+            out.append(
+                AgentStatus(
+                    spec.name, spec.role, spec.provider, spec.gpu, branch, state,
+                    proc.child_pid if alive and proc else None,
+                    now - proc.started_at if alive and proc else None,
+                    pane.window_id,
+                )
+            )  # fmt: skip
+        return out

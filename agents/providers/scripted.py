@@ -1,0 +1,26 @@
+"""The scripted researcher: a deterministic, offline, interactive agent (`agents/scripted.py`)."""
+
+from __future__ import annotations
+
+import sys
+
+from missionctl.agents.providers.base import LaunchContext
+
+
+class Scripted:
+    name = "scripted"
+    submit_delay = 0.1
+
+    def check(self, ctx: LaunchContext) -> None:
+        """Runs on this interpreter: nothing to check."""
+
+    def prepare(self, ctx: LaunchContext) -> None:
+        """Reports its state itself through `missionctl hook`."""
+
+    def command(self, ctx: LaunchContext) -> list[str]:
+        if ctx.settings.command:
+            return list(ctx.settings.command)
+        return [sys.executable, "-m", "missionctl.agents.scripted", ctx.agent.name]
+
+    def env(self, ctx: LaunchContext) -> dict[str, str]:
+        return dict(ctx.settings.env)
