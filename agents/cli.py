@@ -143,3 +143,15 @@ def attach(argv: list[str]) -> int:
     finally:
         hub.end_takeover(agent, old_size)
     return 0
+
+
+def standup(argv: list[str]) -> int:
+    parser("standup", "Ask every agent for a standup now (replies go to the human).").parse_args(
+        argv
+    )
+    from missionctl.agents.supervisor import call_standup
+
+    hub = Hub.find()
+    sent = call_standup(hub.ws)
+    print(f"asked {len(sent)} agents for a standup; replies arrive in `missionctl mail inbox`")
+    return 0

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from missionctl.workspace import ENV_AGENT, ENV_WORKSPACE
+from missionctl.names import ENV_AGENT, ENV_WORKSPACE, NAME_RE
 
 _STDIN_WAIT_S = 0.5
 
@@ -78,7 +78,6 @@ def main(argv: list[str]) -> int:
         if not agent or not root:
             return 0  # not run by a missionctl agent (e.g. a user's own Claude session)
         from missionctl.agents.state import StateStore
-        from missionctl.orgfile import NAME_RE
 
         if not NAME_RE.match(agent):
             _log(root, f"hook {event}: invalid agent name {agent!r}")

@@ -221,6 +221,7 @@ class Hub:
     def begin_takeover(self, agent: str) -> tuple[int, int]:
         """Let the agent's window follow the terminal that attaches; return its old size."""
         pane = self._pane(agent)
+        self.states.set_taken_over(agent, True)  # the supervisor types nothing meanwhile
         self.tmux.run("set-option", "-w", "-t", pane.window_id, "window-size", "latest")
         return pane.width, pane.height
 
@@ -234,6 +235,7 @@ class Hub:
     def end_takeover(self, agent: str, size: tuple[int, int] | None) -> None:
         """Give the window back its fixed size (a grid cell's, or the one it had)."""
         pane = self._pane(agent)
+        self.states.set_taken_over(agent, False)
         self.tmux.run("set-option", "-w", "-t", pane.window_id, "window-size", "manual")
         if size is not None:
             self.resize(agent, *size)

@@ -23,7 +23,8 @@ _QUESTION = re.compile(
 )
 _CLAUDE_PROMPT = re.compile(r"^\s*[│|]?\s*[>❯]\s?(\S.*)?$")
 _CODEX_PROMPT = re.compile(r"^\s*[▌›>]\s?(\S.*)?$")
-_SHELL_PROMPT = re.compile(r"[$#%>]\s*$")
+# A prompt ends the last line; `%` is left out: it ends progress lines too often.
+_SHELL_PROMPT = re.compile(r"[$#>]\s*$")
 _SHORTCUTS = re.compile(r"\? for shortcuts|⏎ send|ctrl\+j newline|send\s+⌃J newline", re.IGNORECASE)
 
 

@@ -17,12 +17,10 @@ import contextlib
 import fcntl
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 STARTING = "starting"
 WORKING = "working"
@@ -55,8 +53,9 @@ CLAUDE_HOOKED = tuple(CLAUDE_EVENTS)
 DIRECT_STATES = (STARTING, WORKING, IDLE, NEEDS_YOU)
 
 
-@dataclass(frozen=True)
-class HookRecord:
+# Records are NamedTuples, not dataclasses: importing dataclasses (and tempfile)
+# costs this hot path more than the rest of it together.
+class HookRecord(NamedTuple):
     """The last hook event of one agent."""
 
     agent: str
@@ -70,16 +69,14 @@ class HookRecord:
     previous: str = UNKNOWN  # the state before this event, for debouncing idle
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return self._asdict()
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> HookRecord:
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**{k: v for k, v in data.items() if k in cls._fields})
 
 
-@dataclass(frozen=True)
-class ProcRecord:
+class ProcRecord(NamedTuple):
     """What the wrapper of an agent started, and when."""
 
     agent: str
@@ -90,14 +87,13 @@ class ProcRecord:
     argv0: str = ""
 
 
-@dataclass(frozen=True)
-class AgentState:
+class AgentState(NamedTuple):
     """The state shown to people: one of STATES or `exited(<code>)`."""
 
     name: str
     since: float | None = None
     detail: str = ""
-    exit_code: int | None = field(default=None)
+    exit_code: int | None = None
 
     @property
     def is_exited(self) -> bool:
@@ -126,9 +122,9 @@ def event_state(event: str, payload: Mapping[str, Any] | None) -> str | None:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with open(tmp, "x", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)
     except BaseException:
@@ -194,7 +190,7 @@ class StateStore:
 
     def forget(self, agent: str) -> None:
         """Drop an agent's hook state (it is being restarted)."""
-        for suffix in (".json", ".paused", ".proc.json"):
+        for suffix in (".json", ".paused", ".proc.json", ".takeover"):
             with contextlib.suppress(FileNotFoundError):
                 self._path(agent, suffix).unlink()
 
@@ -214,10 +210,23 @@ class StateStore:
             return None
         return float(data.get("ts", 0.0))
 
+    # -- takeover marker: a person is typing in the agent's terminal ----------------
+    def set_taken_over(self, agent: str, on: bool) -> None:
+        path = self._path(agent, ".takeover")
+        if on:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(str(time.time()))
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def taken_over(self, agent: str) -> bool:
+        return self._path(agent, ".takeover").exists()
+
     # -- the wrapper's record -----------------------------------------------------
     def set_proc(self, record: ProcRecord) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        _write_atomic(self._path(record.agent, ".proc.json"), json.dumps(asdict(record)))
+        _write_atomic(self._path(record.agent, ".proc.json"), json.dumps(record._asdict()))
 
     def proc(self, agent: str) -> ProcRecord | None:
         try:
@@ -249,7 +258,9 @@ def resolve(
     if paused_since is not None:
         return AgentState(PAUSED, since=paused_since)
     # A hook record from before this process started belongs to an earlier life.
-    if hook is not None and (started_at is None or hook.ts >= started_at - 1.0):
+    if hook is not None and started_at is not None and hook.ts < started_at - 1.0:
+        hook = None
+    if hook is not None:
         if hook.state == IDLE and now - hook.ts < IDLE_QUIET_S:
             previous = hook.previous if hook.previous != IDLE else WORKING
             return AgentState(previous, since=hook.ts, detail=hook.detail)

@@ -31,7 +31,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "list, create, diff, merge and clean the agents' git worktrees",
     ),
     "mail": ("missionctl.mailbox.cli:main", "send, list and read mail between agents and people"),
+    "standup": ("missionctl.agents.cli:standup", "ask every agent for a standup now"),
     "hook": ("missionctl.agents.hook_cli:main", "record an agent's hook event (agents call this)"),
+    "supervise": ("missionctl.agents.supervisor:main", "run the org's supervisor (window 0)"),
 }
 
 # Commands that run when `missionctl` is called with no arguments, if registered.

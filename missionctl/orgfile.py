@@ -14,11 +14,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from missionctl.errors import UserError
+from missionctl.names import NAME_RE as NAME_RE
+from missionctl.names import NAME_RULE as NAME_RULE
 
-# A leading letter keeps names from being read as tmux window indexes, git
-# options or CLI flags; the rest keeps them safe as branch, window and folder names.
-NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
-NAME_RULE = "1-24 characters of a-z, 0-9 and '-', starting with a letter (e.g. \"r1\")"
 # Names the mailbox and the hub use for themselves.
 RESERVED_NAMES = frozenset({"human", "all", "supervisor", "hub"})
 ROLES = ("researcher", "chief")

@@ -13,11 +13,12 @@ from pathlib import Path
 
 from missionctl import orgfile
 from missionctl.errors import UserError
+from missionctl.names import ENV_AGENT, ENV_WORKSPACE
+
+__all__ = ["ENV_AGENT", "ENV_WORKSPACE", "ORG_DIR", "RUNTIME_DIR", "Workspace", "find"]
 
 ORG_DIR = "org"
 RUNTIME_DIR = ".missionctl"
-ENV_WORKSPACE = "MISSIONCTL_WORKSPACE"
-ENV_AGENT = "MISSIONCTL_AGENT"
 
 
 @dataclass(frozen=True)

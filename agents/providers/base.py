@@ -82,6 +82,10 @@ class Provider(Protocol):
     # Seconds between pasting a mail notice and pressing Enter: TUIs that treat a
     # fast Enter as part of the paste need a moment.
     submit_delay: float
+    # Typed before a mail notice (a shell gets "# " so the notice is a comment).
+    notice_prefix: str
+    # Whether the agent reports the text of each prompt it accepts (confirms notices).
+    has_prompt_hook: bool
 
     def check(self, ctx: LaunchContext) -> None:
         """Raise `UserError` if the agent cannot be started (e.g. a missing binary)."""

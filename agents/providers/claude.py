@@ -16,6 +16,8 @@ MARKER = "missionctl hook"
 class Claude:
     name = "claude"
     submit_delay = 0.3
+    notice_prefix = ""
+    has_prompt_hook = True  # UserPromptSubmit carries the prompt text
     package = "@anthropic-ai/claude-code"
 
     def _argv(self, ctx: LaunchContext) -> list[str]:

@@ -14,6 +14,8 @@ from missionctl.agents.providers.base import (
 class Codex:
     name = "codex"
     submit_delay = 0.5
+    notice_prefix = ""
+    has_prompt_hook = False  # notify reports finished turns only
     package = "@openai/codex"
 
     def _argv(self, ctx: LaunchContext) -> list[str]:

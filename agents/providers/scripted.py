@@ -10,6 +10,8 @@ from missionctl.agents.providers.base import LaunchContext
 class Scripted:
     name = "scripted"
     submit_delay = 0.1
+    notice_prefix = ""
+    has_prompt_hook = True  # reports each typed line as UserPromptSubmit
 
     def check(self, ctx: LaunchContext) -> None:
         """Runs on this interpreter: nothing to check."""

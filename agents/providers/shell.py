@@ -23,6 +23,9 @@ PS1='{agent}$ '
 class Shell:
     name = "shell"
     submit_delay = 0.05
+    # A notice typed into bash must never run: it goes in as a comment.
+    notice_prefix = "# "
+    has_prompt_hook = False
 
     def check(self, ctx: LaunchContext) -> None:
         """bash is always there where tmux is."""

@@ -1,0 +1,17 @@
+"""Names of agents, orgs and environment variables: shared, and cheap to import.
+
+`missionctl hook` imports this on every tool call of every agent, so it holds
+only constants and one compiled pattern.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A leading letter keeps names from being read as tmux window indexes, git
+# options or CLI flags; the rest keeps them safe as branch, window and folder names.
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
+NAME_RULE = "1-24 characters of a-z, 0-9 and '-', starting with a letter (e.g. \"r1\")"
+
+ENV_WORKSPACE = "MISSIONCTL_WORKSPACE"
+ENV_AGENT = "MISSIONCTL_AGENT"
