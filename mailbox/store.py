@@ -301,22 +301,33 @@ class Mailbox:
                 tmp = folder / TMP / message.id
                 self._write_new_file(folder, tmp, message.encode())
                 staged.append((tmp, folder / NEW / message.id))
-            for tmp, dest in staged:
-                os.rename(tmp, dest)
-        except OSError as exc:
+        except BaseException as exc:
             for tmp, _ in staged:
                 tmp.unlink(missing_ok=True)
-            raise UserError(
-                f"could not deliver mail under {self.root}: {exc.strerror or exc};"
-                " check free disk space and permissions"
-            ) from None
-        except BaseException:
-            for tmp, _ in staged:
-                tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise UserError(
+                    f"could not write mail under {self.root}: {exc.strerror or exc};"
+                    " check free disk space and permissions; nothing was sent"
+                ) from None
             raise
-        for new_dir in dict.fromkeys(dest.parent for _, dest in staged):
+        delivered: list[Path] = []
+        for tmp, dest in staged:
+            try:
+                os.rename(tmp, dest)
+            except OSError as exc:
+                # Only a broken mailbox tree gets here; copies already in new/ may
+                # have been seen, so they stay, and the error says who got one.
+                for left, _ in staged[len(delivered) :]:
+                    left.unlink(missing_ok=True)
+                got = ", ".join(p.parent.parent.name for p in delivered) or "nobody"
+                raise UserError(
+                    f"could not deliver mail to {dest.parent.parent.name}: {exc.strerror or exc}"
+                    f" ({dest.parent}); delivered to: {got}; repair that mailbox folder"
+                ) from None
+            delivered.append(dest)
+        for new_dir in dict.fromkeys(dest.parent for dest in delivered):
             _fsync_dir(new_dir)
-        return [dest for _, dest in staged]
+        return delivered
 
     def _write_new_file(self, folder: Path, path: Path, data: bytes) -> None:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
