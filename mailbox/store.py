@@ -90,7 +90,12 @@ def mailbox_names(root: Path) -> list[str]:
         entries = os.listdir(root)
     except FileNotFoundError:
         return []
-    return sorted(n for n in entries if NAME_RE.match(n) and (root / n).is_dir())
+    # A symlinked folder would lead writes (and the watcher's mkdir) outside the root.
+    return sorted(
+        n
+        for n in entries
+        if NAME_RE.match(n) and (root / n).is_dir() and not (root / n).is_symlink()
+    )
 
 
 def clean_stale_tmp(

@@ -15,7 +15,7 @@ import pytest
 from missionctl.errors import UserError
 from missionctl.mailbox import Mailbox
 from missionctl.mailbox.message import MAX_BODY_BYTES
-from missionctl.mailbox.store import clean_stale_tmp, quarantine
+from missionctl.mailbox.store import clean_stale_tmp, mailbox_names, quarantine
 from tests.integration.mailbox.conftest import AGENTS
 
 WRITER = Path(__file__).with_name("writer.py")
@@ -235,3 +235,12 @@ def test_two_readers_of_one_mailbox_never_get_the_same_message(
 def test_mailbox_from_a_bare_root_knows_its_folders(root: Path) -> None:
     Mailbox(root, AGENTS).ensure()
     assert Mailbox(root).recipients == ("chief", "human", "r1", "r2", "r3")
+
+
+def test_a_symlinked_folder_in_the_root_is_not_a_mailbox(root: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "new").mkdir(parents=True)
+    root.mkdir()
+    (root / "r9").symlink_to(elsewhere)
+    assert mailbox_names(root) == []
+    assert Mailbox(root).recipients == ("human",)
