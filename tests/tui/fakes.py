@@ -1,0 +1,107 @@
+"""A pane source the app's tests drive by hand, behind the real `PaneSource` protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from missionctl.agents.panes import (
+    AgentsChanged,
+    ConnectionChanged,
+    HubState,
+    HubUnavailable,
+    PaneEvent,
+    PaneListener,
+    PaneSource,
+    ScreenUpdate,
+    TmuxCommandError,
+)
+
+CommandHandler = Callable[[tuple[str, ...]], Sequence[str]]
+
+
+class FakePaneSource:
+    """Records what the app asks for; tests push screens and states into it.
+
+    `start` connects at once with `agents`; `command` answers through `handler`
+    (default: no output) and records every call in `commands`.
+    """
+
+    def __init__(
+        self, agents: Sequence[str] = ("supervisor",), handler: CommandHandler | None = None
+    ) -> None:
+        self._agents = tuple(agents)
+        self._state = HubState.STOPPED
+        self._listeners: list[PaneListener] = []
+        self.handler = handler
+        self.selected: str | None = None
+        self.selections: list[str | None] = []
+        self.refreshes: list[str | None] = []
+        self.commands: list[tuple[str, ...]] = []
+        self.started = False
+        self.stopped = False
+
+    # -- the protocol ---------------------------------------------------------------
+
+    @property
+    def state(self) -> HubState:
+        return self._state
+
+    @property
+    def agents(self) -> tuple[str, ...]:
+        return self._agents
+
+    def subscribe(self, listener: PaneListener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    async def start(self) -> None:
+        self.started = True
+        self.set_state(HubState.CONNECTED)
+        self.emit(AgentsChanged(self._agents))
+
+    async def stop(self) -> None:
+        self.stopped = True
+        self.set_state(HubState.STOPPED)
+
+    def select(self, agent: str | None) -> None:
+        self.selected = agent
+        self.selections.append(agent)
+
+    def refresh(self, agent: str | None = None) -> None:
+        self.refreshes.append(agent)
+
+    async def command(self, *args: str, timeout: float = 5.0) -> tuple[str, ...]:
+        self.commands.append(args)
+        if self._state is not HubState.CONNECTED:
+            raise HubUnavailable(f"cannot run {args[0]!r}: the hub is {self._state.value}")
+        try:
+            return tuple(self.handler(args)) if self.handler else ()
+        except TmuxCommandError:
+            raise
+        except Exception as exc:  # a handler's error stands for tmux refusing the command
+            raise TmuxCommandError(" ".join(args), (str(exc),)) from exc
+
+    # -- driving it from a test -------------------------------------------------------
+
+    def emit(self, event: PaneEvent) -> None:
+        """Deliver `event` to every listener, as the real source does on its loop."""
+        for listener in list(self._listeners):
+            listener(event)
+
+    def show(self, agent: str, lines: Sequence[str], pane: str | None = None) -> None:
+        """Deliver a screen for `agent`."""
+        self.emit(ScreenUpdate(agent, pane or f"%{self._agents.index(agent)}", tuple(lines)))
+
+    def set_state(self, state: HubState, detail: str = "") -> None:
+        """Move the connection to `state` and tell the listeners."""
+        self._state = state
+        self.emit(ConnectionChanged(state, detail))
+
+    def set_agents(self, agents: Sequence[str]) -> None:
+        """Change the window list and tell the listeners."""
+        self._agents = tuple(agents)
+        self.emit(AgentsChanged(self._agents))
+
+
+# Checked by mypy: the fake keeps to the protocol the app is written against.
+_conforms: type[PaneSource] = FakePaneSource
