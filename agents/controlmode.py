@@ -229,6 +229,10 @@ class ControlParser:
         if line.startswith(b"%output "):
             pane, _, raw = line[8:].partition(b" ")
             return Output(pane.decode("ascii", "replace"), raw)
+        if line.startswith(b"%extended-output "):
+            event = self._extended_output(line[17:])
+            if event is not None:
+                return event
         if line.startswith(b"%begin "):
             self._block = self._header(line[7:])
             self._block_lines = []
@@ -256,6 +260,14 @@ class ControlParser:
         return None
 
     @staticmethod
+    def _extended_output(args: bytes) -> ExtendedOutput | None:
+        head, sep, raw = args.partition(b" : ")
+        words = head.split(b" ")
+        if sep and len(words) >= 2 and words[1].isdigit():
+            return ExtendedOutput(words[0].decode("ascii", "replace"), int(words[1]), raw)
+        return None  # malformed: passed through as a generic notification
+
+    @staticmethod
     def _header(args: bytes) -> tuple[int, int, int]:
         parts = args.split(b" ")
         values = [int(p) if p.isdigit() else -1 for p in parts[:3]]
@@ -263,12 +275,7 @@ class ControlParser:
         return values[0], values[1], values[2]
 
     def _notification(self, name: str, args: bytes) -> Event:
-        if name == "extended-output":
-            head, sep, raw = args.partition(b" : ")
-            words = head.split(b" ")
-            if sep and len(words) >= 2 and words[1].isdigit():
-                return ExtendedOutput(words[0].decode("ascii", "replace"), int(words[1]), raw)
-        elif name == "pause":
+        if name == "pause":
             return Pause(_text(args))
         elif name == "continue":
             return Continue(_text(args))

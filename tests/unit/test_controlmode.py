@@ -168,3 +168,9 @@ def test_events_are_frozen() -> None:
     event = cm.Output("%1", b"x")
     with pytest.raises(AttributeError):
         event.pane = "%2"  # type: ignore[misc]
+
+
+def test_malformed_extended_output_passes_through_as_a_notification() -> None:
+    assert cm.ControlParser().feed(b"%extended-output %1 no-age\n") == [
+        cm.Notification("extended-output", "%1 no-age")
+    ]
