@@ -164,6 +164,11 @@ class ControlClient:
         return self._detail
 
     @property
+    def selected(self) -> str | None:
+        """The agent streamed at the fast rate, if any."""
+        return self._selected
+
+    @property
     def client_pid(self) -> int | None:
         """The process id of the running `tmux -C` client, if any (for CPU accounting)."""
         return self._conn.process.pid if self._conn is not None else None
