@@ -1,0 +1,571 @@
+"""Streaming benchmark: eight agent panes into the app, against naive polling.
+
+    python bench/app_stream.py [--seconds 10] [--warmup 2] [--scenarios realistic,flood,idle]
+                               [--app module:function] [--no-baseline]
+
+A tmux hub (its own socket, missionctl's config) runs eight 48x20 agent windows,
+each running a load generator:
+
+- realistic: a status line redrawn in place 10 times a second plus 5 log lines a
+  second scrolling above it (how Claude Code or Codex look while working);
+- flood: 200 coloured lines a second per pane;
+- idle: nothing after a first screen.
+
+The app under test runs in a pseudo-terminal of its own (192x40, so Textual renders
+and writes real frames), fed by the control-mode client, then, in the same run, by
+the naive baseline: one `tmux capture-pane` process per pane, 20 times a second.
+For each it prints the app's CPU (its process and every child: the `tmux -C` client
+or the capture processes; % of one core), the tmux server's CPU, captures per second,
+and print-to-visible latency: each printed line carries the generator's
+`time.monotonic_ns()` (one clock for the whole machine on Linux); "visible" is the
+first time a `PaneMirror` renders a row containing it. Latency is split into the
+selected pane (streamed up to 20 Hz) and the others (up to 5 Hz by design). Lines
+overwritten or scrolled away before a capture are never visible and not counted.
+
+The app under test is pluggable: `--app module:function` names a function
+`(source: PaneSource, agents: Sequence[str]) -> textual.app.App` that builds an app
+showing those agents through `PaneMirror`s; the default is a bare grid of eight
+mirrors (`harness_app` below) until the full app exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fcntl
+import importlib
+import json
+import logging
+import os
+import pty
+import random
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PANE_COLS, PANE_ROWS = 48, 20
+GRID_COLS, GRID_ROWS = 4, 2
+AGENTS = tuple(f"r{i}" for i in range(1, 9))
+MARKER = re.compile(r"~t(\d+)~")
+SELECTED_HZ = 20.0
+TARGETS = {  # scenario -> (max app CPU % of a core, max selected-pane p95 ms or None)
+    "realistic": (15.0, 60.0),
+    "flood": (45.0, 150.0),
+    "idle": (2.0, None),
+}
+HUB_CONFIG = """\
+set -g prefix None
+unbind-key -a -T prefix
+set -g status off
+set -g remain-on-exit on
+set -g default-size {cols}x{rows}
+set -g allow-rename off
+set -g automatic-rename off
+set -g history-limit 2000
+set -s escape-time 0
+"""
+
+AppFactory = Callable[..., Any]
+
+
+# -- the load: what an agent's pane prints ------------------------------------------
+
+
+def _stamp() -> str:
+    return f"~t{time.monotonic_ns()}~"
+
+
+def run_load(kind: str, rows: int, seed: int) -> None:
+    """Print `kind` load into this terminal forever (runs inside an agent's pane)."""
+    out = sys.stdout
+    rng = random.Random(seed)
+    if kind == "idle":
+        out.write("$ waiting for input\r\n")
+        out.flush()
+        while True:
+            time.sleep(3600)
+    if kind == "realistic":
+        # Logs scroll in rows 1..rows-1; the status line owns the last row.
+        out.write(f"\x1b[2J\x1b[1;{rows - 1}r\x1b[{rows - 1};1H")
+        spinner = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+        step = tokens = 0
+        next_log = next_status = time.monotonic()
+        while True:
+            now = time.monotonic()
+            if now >= next_log:
+                step += 1
+                out.write(
+                    f"{_stamp()} \x1b[32mINFO\x1b[0m step {step} "
+                    f"loss \x1b[1m{3.0 / (1 + step / 500):.4f}\x1b[0m\r\n"
+                )
+                next_log += 0.2 * rng.uniform(0.5, 1.5)  # 5 a second, not phase-locked
+            if now >= next_status:
+                tokens += rng.randint(5, 40)
+                out.write(
+                    f"\x1b7\x1b[{rows};1H\x1b[2K\x1b[7m {spinner[tokens % 10]} working"
+                    f" {tokens} tok {_stamp()} \x1b[0m\x1b8"
+                )
+                next_status += 0.1 * rng.uniform(0.5, 1.5)  # 10 a second
+            out.flush()
+            time.sleep(max(0.0, min(next_log, next_status) - time.monotonic()))
+    if kind == "flood":
+        i = 0
+        next_at = time.monotonic()
+        while True:
+            for _ in range(2):  # 2 lines every 10 ms: 200 a second
+                i += 1
+                out.write(
+                    f"{_stamp()} \x1b[3{i % 7 + 1}mflood\x1b[0m "
+                    f"\x1b[38;5;{i % 216 + 16}m{i:7d}\x1b[0m \x1b[1;48;5;236mdata\x1b[0m\r\n"
+                )
+            out.flush()
+            next_at += 0.01
+            time.sleep(max(0.0, next_at - time.monotonic()))
+    raise SystemExit(f"unknown load {kind!r}")
+
+
+# -- the app under test ------------------------------------------------------------
+
+
+def harness_app(source: Any, agents: Sequence[str]) -> Any:
+    """A bare 4x2 grid of pane mirrors fed by `source`, the first agent selected."""
+    from textual.app import App, ComposeResult
+
+    from missionctl.agents.panes import PaneEvent, ScreenUpdate
+    from missionctl.tui.widgets.pane_mirror import PaneMirror
+
+    class HarnessApp(App[None]):
+        CSS = f"""
+        Screen {{ layout: grid; grid-size: {GRID_COLS} {GRID_ROWS}; grid-gutter: 0; }}
+        PaneMirror {{ width: {PANE_COLS}; height: {PANE_ROWS}; }}
+        """
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.mirrors = {agent: PaneMirror(agent) for agent in agents}
+
+        def compose(self) -> ComposeResult:
+            yield from self.mirrors.values()
+
+        async def on_mount(self) -> None:
+            source.subscribe(self.on_pane_event)
+            await source.start()
+            source.select(agents[0])
+
+        def on_pane_event(self, event: PaneEvent) -> None:
+            if isinstance(event, ScreenUpdate):
+                mirror = self.mirrors.get(event.agent)
+                if mirror is not None:
+                    mirror.update_screen(event.lines)
+
+        async def on_unmount(self) -> None:
+            await source.stop()
+
+    return HarnessApp()
+
+
+class PollingPaneSource:
+    """The naive baseline: one `tmux capture-pane` process per pane, 20 times a second."""
+
+    def __init__(self, socket: str, hz: float = 20.0) -> None:
+        self.socket = socket
+        self.interval = 1.0 / hz
+        self.captures = 0
+        self.selected: str | None = None
+        self._listeners: list[Callable[[Any], None]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._agents: tuple[str, ...] = ()
+
+    @property
+    def state(self) -> Any:
+        from missionctl.agents.panes import HubState
+
+        return HubState.CONNECTED if self._tasks else HubState.STOPPED
+
+    @property
+    def agents(self) -> tuple[str, ...]:
+        return self._agents
+
+    def subscribe(self, listener: Callable[[Any], None]) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _emit(self, event: Any) -> None:
+        for listener in list(self._listeners):
+            listener(event)
+
+    async def start(self) -> None:
+        from missionctl.agents.panes import AgentsChanged, ConnectionChanged, HubState
+
+        process = await asyncio.create_subprocess_exec(
+            "tmux", "-L", self.socket, "list-windows", "-t", "=hub",
+            "-F", "#{window_name}\t#{pane_id}", stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, _ = await process.communicate()
+        panes = dict(line.split("\t") for line in out.decode().splitlines())
+        self._agents = tuple(panes)
+        self._emit(ConnectionChanged(HubState.CONNECTED))
+        self._emit(AgentsChanged(self._agents))
+        self._tasks = [asyncio.create_task(self._poll(a, p)) for a, p in panes.items()]
+
+    async def _poll(self, agent: str, pane: str) -> None:
+        from missionctl.agents.panes import ScreenUpdate
+
+        loop = asyncio.get_running_loop()
+        last: tuple[str, ...] = ()
+        next_at = loop.time()
+        while True:
+            process = await asyncio.create_subprocess_exec(
+                "tmux", "-L", self.socket, "capture-pane", "-p", "-e", "-N", "-t", pane,
+                stdout=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            out, _ = await process.communicate()
+            self.captures += 1
+            lines = tuple(out.decode("utf-8", "replace").split("\n")[:-1])
+            if lines != last:
+                last = lines
+                self._emit(ScreenUpdate(agent, pane, lines))
+            next_at += self.interval
+            delay = next_at - loop.time()
+            if delay < 0:  # cannot keep the rate: do not try to catch up
+                next_at = loop.time()
+            await asyncio.sleep(max(0.0, delay))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        self._tasks = []
+
+    def select(self, agent: str | None) -> None:
+        self.selected = agent
+
+    def refresh(self, agent: str | None = None) -> None:
+        """Every pane is captured all the time anyway."""
+
+    async def command(self, *args: str, timeout: float = 5.0) -> tuple[str, ...]:
+        process = await asyncio.create_subprocess_exec(
+            "tmux", "-L", self.socket, *args, stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await asyncio.wait_for(process.communicate(), timeout)
+        return tuple(out.decode().splitlines())
+
+
+def _install_probe(seen: dict[tuple[str, int], int]) -> None:
+    """Record when each printed marker is first rendered by any `PaneMirror`."""
+    from missionctl.tui.widgets.pane_mirror import PaneMirror
+
+    render_line = PaneMirror.render_line
+
+    def probed(self: PaneMirror, y: int) -> Any:
+        strip = render_line(self, y)
+        lines = self.lines
+        if y < len(lines) and "~t" in lines[y]:
+            now = time.monotonic_ns()
+            for match in MARKER.finditer(lines[y]):
+                seen.setdefault((self.agent or "", int(match.group(1))), now)
+        return strip
+
+    PaneMirror.render_line = probed  # type: ignore[method-assign]
+
+
+def _load_factory(spec: str) -> AppFactory:
+    if spec == "harness":
+        return harness_app
+    module, _, function = spec.partition(":")
+    factory: AppFactory = getattr(importlib.import_module(module), function)
+    return factory
+
+
+def child_main(args: argparse.Namespace) -> None:
+    """Run the app under test in this (pseudo-)terminal; write what it saw to `--out`."""
+    from missionctl.agents.control_client import ControlClient
+    from missionctl.agents.panes import ScreenUpdate
+
+    seen: dict[tuple[str, int], int] = {}
+    _install_probe(seen)
+    source: Any = (
+        ControlClient(args.socket, selected_hz=SELECTED_HZ)
+        if args.source == "control"
+        else PollingPaneSource(args.socket, hz=SELECTED_HZ)
+    )
+    app = _load_factory(args.app)(source, AGENTS)
+    shown: set[str] = set()
+    at_ready: list[int] = []
+
+    def on_event(event: Any) -> None:
+        # Ready once every agent's first screen arrived: the parent then measures.
+        if isinstance(event, ScreenUpdate) and event.agent in AGENTS and len(shown) < len(AGENTS):
+            shown.add(event.agent)
+            if shown.issuperset(AGENTS):
+                at_ready.append(source.captures)
+                Path(args.ready).write_text(str(time.monotonic_ns()))
+                asyncio.get_running_loop().call_later(args.duration, app.exit)
+
+    source.subscribe(on_event)
+    app.run()
+    Path(args.out).write_text(
+        json.dumps(
+            {
+                "seen": [[agent, t, at] for (agent, t), at in seen.items()],
+                "captures": source.captures - (at_ready[0] if at_ready else 0),
+                "selected": source.selected,
+            }
+        )
+    )
+
+
+# -- the parent: hub, runs, figures --------------------------------------------------
+
+
+class Hub:
+    """A tmux server shaped like missionctl's: session `hub`, `supervisor` plus agents."""
+
+    def __init__(self, tmpdir: Path) -> None:
+        self.socket = f"mc-bench-{uuid.uuid4().hex[:8]}"
+        self.env = {**os.environ, "TMUX_TMPDIR": str(tmpdir)}
+        self.env.pop("TMUX", None)
+        config = tmpdir / "tmux.conf"
+        config.write_text(HUB_CONFIG.format(cols=PANE_COLS, rows=PANE_ROWS))
+        self.tmux("-f", str(config), "new-session", "-d", "-s", "hub", "-n", "supervisor",
+                  "-x", str(PANE_COLS), "-y", str(PANE_ROWS), "sleep 1000000")  # fmt: skip
+        # Per window: tmux 3.3 crashes on new-window with a global manual window size.
+        self.tmux("set-option", "-w", "-t", "=hub:0", "window-size", "manual")
+        for agent in AGENTS:
+            self.tmux("new-window", "-d", "-t", "=hub", "-n", agent, "sleep 1000000")
+            self.tmux("set-option", "-w", "-t", f"=hub:{agent}", "window-size", "manual")
+            self.tmux("resize-window", "-t", f"=hub:{agent}", "-x", str(PANE_COLS),
+                      "-y", str(PANE_ROWS))  # fmt: skip
+        self.server_pid = int(self.tmux("display-message", "-p", "#{pid}").strip())
+
+    def tmux(self, *args: str) -> str:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args],
+            capture_output=True, text=True, timeout=10, check=True, env=self.env,
+        ).stdout  # fmt: skip
+
+    def load(self, kind: str) -> None:
+        """Restart every agent pane with `kind` load."""
+        for seed, agent in enumerate(AGENTS):
+            command = f"{sys.executable} {Path(__file__).resolve()} --load {kind} --seed {seed}"
+            self.tmux("respawn-pane", "-k", "-t", f"=hub:{agent}", command)
+            self.tmux("clear-history", "-t", f"=hub:{agent}")
+
+    def stop(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], env=self.env, check=False)
+
+
+@dataclass
+class RunResult:
+    source: str
+    app_cpu: float
+    tmux_cpu: float
+    captures_per_s: float
+    selected_ms: list[float]
+    others_ms: list[float]
+
+
+def _cpu_of_tree(process: Any) -> float:
+    """CPU seconds of `process`, its reaped children and its live descendants."""
+    import psutil
+
+    times = process.cpu_times()
+    total = float(times.user + times.system + times.children_user + times.children_system)
+    for child in process.children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            t = child.cpu_times()
+            total += t.user + t.system
+    return total
+
+
+def _tail(log: Path) -> str:
+    return log.read_text()[-3000:] if log.exists() else "(no log)"
+
+
+def _drain(fd: int) -> None:
+    """Read and drop the app's terminal output, as a terminal would consume it."""
+    with contextlib.suppress(OSError):
+        while os.read(fd, 1 << 16):
+            pass
+
+
+def measure(hub: Hub, source: str, args: argparse.Namespace, workdir: Path) -> RunResult:
+    """Run the app with `source` in a pty; measure CPU and latency over the window."""
+    import psutil
+
+    ready, out, log = (workdir / f"{source}.{name}" for name in ("ready", "json", "log"))
+    for path in (ready, out, log):
+        path.unlink(missing_ok=True)
+    master, slave = pty.openpty()
+    rows, cols = PANE_ROWS * GRID_ROWS, PANE_COLS * GRID_COLS
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    duration = args.warmup + args.seconds + 0.5
+    # Textual draws on stderr: all three go to the pty; the child logs its own errors.
+    child = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--child", "--source", source,
+         "--socket", hub.socket, "--app", args.app, "--duration", str(duration),
+         "--ready", str(ready), "--out", str(out), "--log", str(log)],
+        stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+        env={**hub.env, "TERM": "xterm-256color", "COLORTERM": "truecolor"},
+    )  # fmt: skip
+    os.close(slave)
+    drain = threading.Thread(target=_drain, args=(master,), daemon=True)
+    drain.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            if child.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the app did not start:\n{_tail(log)}")
+            time.sleep(0.02)  # the parent's own wait; not part of what is measured
+        time.sleep(args.warmup)
+        app, server = psutil.Process(child.pid), psutil.Process(hub.server_pid)
+        window_start = time.monotonic_ns()
+        app0, server0, wall0 = _cpu_of_tree(app), sum(server.cpu_times()[:2]), time.monotonic()
+        time.sleep(args.seconds)
+        app1, server1, wall1 = _cpu_of_tree(app), sum(server.cpu_times()[:2]), time.monotonic()
+        window_end = time.monotonic_ns()
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        drain.join(timeout=5)
+        os.close(master)
+    if not out.exists():
+        raise SystemExit(f"the app wrote no results:\n{_tail(log)}")
+    data = json.loads(out.read_text())
+    wall = wall1 - wall0
+    selected: list[float] = []
+    others: list[float] = []
+    for agent, printed, rendered in data["seen"]:
+        if window_start <= printed <= window_end:
+            ms = (rendered - printed) / 1e6
+            (selected if agent == data["selected"] else others).append(ms)
+    return RunResult(
+        source=source,
+        app_cpu=100 * (app1 - app0) / wall,
+        tmux_cpu=100 * (server1 - server0) / wall,
+        captures_per_s=data["captures"] / duration,
+        selected_ms=selected,
+        others_ms=others,
+    )
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def report(scenario: str, runs: list[RunResult]) -> list[str]:
+    """Print one scenario's table; return the targets it missed."""
+    print(f"\n== {scenario} ==")
+    print(
+        f"{'source':<14}{'app CPU':>9}{'tmux CPU':>10}{'capt/s':>8}"
+        f"{'sel p50':>9}{'sel p95':>9}{'oth p50':>9}{'oth p95':>9}{'n sel/oth':>11}"
+    )
+    for run in runs:
+        print(
+            f"{run.source:<14}{run.app_cpu:>8.1f}%{run.tmux_cpu:>9.1f}%{run.captures_per_s:>8.0f}"
+            f"{_ms(_pct(run.selected_ms, 0.5)):>9}{_ms(_pct(run.selected_ms, 0.95)):>9}"
+            f"{_ms(_pct(run.others_ms, 0.5)):>9}{_ms(_pct(run.others_ms, 0.95)):>9}"
+            f"{len(run.selected_ms):>5}/{len(run.others_ms):<5}"
+        )
+    ours = runs[0]
+    if len(runs) > 1:
+        base = runs[1]
+        ratio = ours.app_cpu / base.app_cpu if base.app_cpu > 0 else float("nan")
+        tmux_ratio = ours.tmux_cpu / base.tmux_cpu if base.tmux_cpu > 0 else float("nan")
+        print(f"{'ratio':<14}{ratio:>8.2f}x{tmux_ratio:>9.2f}x   (control mode / naive polling)")
+    max_cpu, max_p95 = TARGETS[scenario]
+    missed = []
+    p95 = _pct(ours.selected_ms, 0.95)
+    verdicts = [f"app CPU {ours.app_cpu:.1f}% <= {max_cpu:g}%: "
+                + ("yes" if ours.app_cpu <= max_cpu else "NO")]  # fmt: skip
+    if ours.app_cpu > max_cpu:
+        missed.append(f"{scenario}: app CPU {ours.app_cpu:.1f}% > {max_cpu:g}%")
+    if max_p95 is not None:
+        ok = p95 is not None and p95 <= max_p95
+        verdicts.append(f"selected p95 {_ms(p95)} ms <= {max_p95:g} ms: " + ("yes" if ok else "NO"))
+        if not ok:
+            missed.append(f"{scenario}: selected p95 {_ms(p95)} ms > {max_p95:g} ms")
+    print("target: " + "; ".join(verdicts))
+    return missed
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=10.0, help="measured window per run")
+    ap.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring")
+    ap.add_argument("--scenarios", default="realistic,flood,idle")
+    ap.add_argument("--app", default="harness", help="module:function building the app")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the naive polling runs")
+    # Internal modes: the load inside a pane, and the app inside its pty.
+    ap.add_argument("--load", choices=["realistic", "flood", "idle"], help=argparse.SUPPRESS)
+    ap.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--source", choices=["control", "polling"], help=argparse.SUPPRESS)
+    ap.add_argument("--socket", help=argparse.SUPPRESS)
+    ap.add_argument("--duration", type=float, help=argparse.SUPPRESS)
+    ap.add_argument("--ready", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+    ap.add_argument("--log", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.load:
+        run_load(args.load, PANE_ROWS, args.seed)
+        return 0
+    if args.child:
+        # Its terminal is a pty nobody reads: errors go to a file the parent shows.
+        logging.basicConfig(filename=args.log, level=logging.WARNING)
+        try:
+            child_main(args)
+        except BaseException:
+            logging.exception("the app under test failed")
+            raise
+        return 0
+    if shutil.which("tmux") is None:
+        print("tmux is not installed", file=sys.stderr)
+        return 2
+    scenarios = [s for s in args.scenarios.split(",") if s]
+    tmpdir = Path(tempfile.mkdtemp(prefix="mc-bench-", dir="/tmp"))
+    hub = Hub(tmpdir)
+    print(
+        f"{len(AGENTS)} panes of {PANE_COLS}x{PANE_ROWS}, app in a {PANE_COLS * GRID_COLS}x"
+        f"{PANE_ROWS * GRID_ROWS} pty, {args.seconds:g} s per run after {args.warmup:g} s,"
+        f" {os.cpu_count()} CPUs; app: {args.app}"
+    )
+    missed: list[str] = []
+    try:
+        for scenario in scenarios:
+            hub.load(scenario)
+            sources = ["control"] if args.no_baseline else ["control", "polling"]
+            runs = [measure(hub, s, args, tmpdir) for s in sources]
+            for run in runs:
+                run.source = "control mode" if run.source == "control" else "naive polling"
+            missed += report(scenario, runs)
+    finally:
+        hub.stop()
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    print()
+    print("all targets met" if not missed else "missed: " + "; ".join(missed))
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
