@@ -87,7 +87,7 @@ class ScriptedAgent:
 
     def detail(self, text: str) -> None:
         for line in text.splitlines():
-            print(f"  {DIM}⎿ {line}{RESET}", flush=True)
+            print(f"  {DIM}└ {line}{RESET}", flush=True)
 
     def think(self, text: str) -> None:
         print(f"{YELLOW}✻ {text}…{RESET}", flush=True)
@@ -133,7 +133,7 @@ class ScriptedAgent:
 
     def read_mail(self) -> list[dict[str, Any]]:
         """Every unread message, oldest first (`missionctl mail read --next` until none)."""
-        got = []
+        got: list[dict[str, Any]] = []
         while True:
             proc = self._missionctl("mail", "read", "--next", "--json")
             if proc.returncode != 0 or not proc.stdout.strip():
@@ -151,7 +151,7 @@ class ScriptedAgent:
         last: tuple[str, str, float | None] | None = None
         assert proc.stdout is not None
         for line in proc.stdout:
-            print(f"  {DIM}⎿ {line.rstrip()}{RESET}", flush=True)
+            print(f"  {DIM}└ {line.rstrip()}{RESET}", flush=True)
             parsed = plan.parse_run_line(line)
             if parsed:
                 last = parsed

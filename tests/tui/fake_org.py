@@ -1,0 +1,130 @@
+"""A fake org behind the app's `OrgBackend` seam: fixed snapshots, recorded calls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from missionctl.agents.monitor import AgentView, OrgSnapshot, Usage
+from missionctl.agents.panes import PaneSource
+from missionctl.agents.state import AgentState
+from missionctl.mailbox import Message
+from missionctl.train.runs import RunProgress
+from tests.tui.fakes import FakePaneSource
+
+NAMES = tuple(f"r{i}" for i in range(1, 9))
+
+
+def agent_view(name: str, i: int, state: str = "working", run: bool = True) -> AgentView:
+    progress = None
+    if run:
+        progress = RunProgress(
+            run_id=f"{name}-20261124T070102-9f2a", status="running", step=120 + i,
+            total_steps=400, fraction=(120 + i) / 400, eta_s=95.0,
+            losses=tuple(3.0 - 0.05 * k for k in range(20)), last_val_bpb=2.41 + i / 100,
+            tok_s=12345.0, mfu=None, budget="flops=2e12",
+        )  # fmt: skip
+    return AgentView(
+        name=name, role="researcher", provider="claude" if i < 4 else "codex", gpu=i,
+        state=AgentState(state), window_id=f"@{i + 1}", run=progress, unread=i % 3,
+        usage=Usage(cpu_percent=97.0, mem_bytes=734_003_200),
+    )  # fmt: skip
+
+
+def snapshot(states: dict[str, str] | None = None) -> OrgSnapshot:
+    states = states or {}
+    views = tuple(
+        agent_view(n, i, states.get(n, "working" if i % 2 == 0 else "idle"))
+        for i, n in enumerate(NAMES)
+    )
+    return OrgSnapshot("softcap", "flat", True, views, human_unread=1, taken_at=0.0)
+
+
+def mail(i: int, sender: str = "r1", to: str = "human", kind: str = "result",
+         subject: str = "baseline done") -> Message:  # fmt: skip
+    return Message(
+        id=f"01m8660000000000000000000{i}", ts=f"2026-11-24T07:0{i}:00.000000Z", sender=sender,
+        to=to, kind=kind, subject=subject, body="val_bpb=2.41", runs=("r1-x",),
+    )  # fmt: skip
+
+
+class FakeOrg:
+    """Records every call; `snap` is what `snapshot()` returns (tests change it)."""
+
+    def __init__(self, source: FakePaneSource | None = None) -> None:
+        self.snap = snapshot()
+        self.source = source or FakePaneSource(("supervisor", *NAMES))
+        self.calls: list[tuple[str, ...]] = []
+        self.mail_listener: Callable[[str, Message], None] | None = None
+        self.mail = [mail(1, "r2", "r1", "task", "run seed 2"), mail(2)]
+        self.up_state = True
+
+    @property
+    def name(self) -> str:
+        return "softcap"
+
+    @property
+    def agent_names(self) -> tuple[str, ...]:
+        return NAMES
+
+    def pane_source(self) -> PaneSource:
+        return self.source
+
+    def snapshot(self) -> OrgSnapshot:
+        return self.snap
+
+    def set_state(self, agent: str, state: str) -> None:
+        self.snap = replace(
+            self.snap,
+            agents=tuple(replace(a, state=AgentState(state)) if a.name == agent else a
+                         for a in self.snap.agents),
+        )  # fmt: skip
+
+    def is_up(self) -> bool:
+        return self.up_state
+
+    def up(self) -> list[tuple[str, str]]:
+        self.calls.append(("up",))
+        return []
+
+    def down(self) -> list[str]:
+        self.calls.append(("down",))
+        return list(NAMES)
+
+    def toggle_pause(self, agent: str) -> str:
+        self.calls.append(("toggle_pause", agent))
+        return "paused"
+
+    def kill(self, agent: str) -> None:
+        self.calls.append(("kill", agent))
+
+    def restart(self, agent: str) -> None:
+        self.calls.append(("restart", agent))
+
+    def send_mail(self, to: str, subject: str, body: str, kind: str = "note") -> list[Message]:
+        self.calls.append(("send_mail", to, subject, body, kind))
+        return [mail(9, "human", to, kind, subject)]
+
+    def standup(self) -> int:
+        self.calls.append(("standup",))
+        return 8
+
+    def recent_mail(self, limit: int = 50) -> list[Message]:
+        return self.mail[-limit:]
+
+    def watch_mail(self, on_message: Callable[[str, Message], None]) -> Callable[[], None]:
+        self.mail_listener = on_message
+        return lambda: None
+
+    def begin_takeover(self, agent: str) -> tuple[int, int]:
+        self.calls.append(("begin_takeover", agent))
+        return (80, 24)
+
+    def takeover_argv(self, agent: str) -> list[str]:
+        return ["true"]
+
+    def end_takeover(self, agent: str, size: tuple[int, int] | None) -> None:
+        self.calls.append(("end_takeover", agent))
+
+    def resize_argv(self, agent: str, width: int, height: int) -> tuple[str, ...]:
+        return ("resize-window", "-t", f"=hub:{agent}", "-x", str(width), "-y", str(height))

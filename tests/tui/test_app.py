@@ -1,0 +1,251 @@
+"""The app with a fake org and a fake pane source: layout, keys, and what they ask of the org."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+from textual.message import Message as TextualMessage
+from textual.pilot import Pilot
+from textual.widgets import Input, TextArea
+
+from missionctl.agents.panes import ConnectionChanged, HubState, ScreenUpdate
+from missionctl.tui.app import KEEP_RUNNING, MissionControlApp
+from missionctl.tui.messages import ActionDone
+from missionctl.tui.widgets.mail_feed import MailFeed
+from tests.tui.fake_org import FakeOrg, mail
+
+
+async def until(pilot: Pilot[None], what: Callable[[], object], timeout: float = 5.0) -> None:
+    """Let the app run until `what()` is true (fail after `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
+    while not what():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.02)
+
+
+def make_app(org: FakeOrg | None = None) -> tuple[MissionControlApp, FakeOrg]:
+    org = org or FakeOrg()
+    return MissionControlApp(org, poll_interval=0.05), org
+
+
+async def test_eight_agents_in_a_four_by_two_grid_sized_one_to_one() -> None:
+    app, org = make_app()
+    async with app.run_test(size=(200, 60)) as pilot:
+        grid = app.grid
+        await until(pilot, lambda: len(org.source.commands) >= 8)
+        assert (grid.shape.columns, grid.shape.rows) == (4, 2)
+        regions = [c.region for c in grid.cells]
+        assert len({r.y for r in regions}) == 2 and len({r.x for r in regions}) == 4
+        # Every agent window is resized to exactly its cell's terminal area.
+        sizes = {c.agent: tuple(c.mirror.size) for c in grid.cells}
+        resized = {cmd[2].split(":")[1]: (int(cmd[4]), int(cmd[6]))
+                   for cmd in org.source.commands if cmd[0] == "resize-window"}  # fmt: skip
+        assert resized == sizes
+        assert all(w >= 40 and h >= 20 for w, h in sizes.values())
+
+
+async def test_snapshot_fills_headers_and_metrics() -> None:
+    app, org = make_app()
+    org.set_state("r3", "needs-you")
+    async with app.run_test(size=(200, 60)) as pilot:
+        cell = app.grid.cells[2]
+        await until(pilot, lambda: cell.view is not None)
+        header = str(cell.header.render())
+        assert "r3" in header and "needs-you" in header and "GPU 2" in header
+        assert cell.header.has_class("state-needs-you")
+        strip = str(cell.strip.render())
+        assert "step 122/400" in strip and "bpb 2.430" in strip and "12.3k tok/s" in strip
+        assert "CPU 97%" in strip and "✉ 2" in strip
+
+
+async def test_screens_from_the_source_reach_only_their_cell() -> None:
+    app, org = make_app()
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.pause()
+        org.source.emit(ScreenUpdate("r2", "%2", ("\x1b[32mhello\x1b[0m from r2", "second")))
+        await pilot.pause()
+        assert app.grid.cells[1].mirror.lines == ("\x1b[32mhello\x1b[0m from r2", "second")
+        assert app.grid.cells[0].mirror.lines == ()
+
+
+async def test_selection_keys_follow_the_grid() -> None:
+    app, org = make_app()
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.pause()
+        assert org.source.selected == "r1"
+        await pilot.press("right")
+        assert app.grid.selected_agent == "r2" and org.source.selected == "r2"
+        await pilot.press("j")  # down one row: four columns
+        assert app.grid.selected_agent == "r6"
+        await pilot.press("h", "k")
+        assert app.grid.selected_agent == "r1"
+        await pilot.press("8")
+        assert app.grid.selected_agent == "r8"
+        assert app.grid.cells[7].has_class("selected")
+        assert not app.grid.cells[0].has_class("selected")
+
+
+async def test_control_keys_act_on_the_selected_agent() -> None:
+    done: list[ActionDone] = []
+
+    def hook(message: TextualMessage) -> None:
+        if isinstance(message, ActionDone):
+            done.append(message)
+
+    app, org = make_app()
+    async with app.run_test(size=(200, 60), message_hook=hook) as pilot:
+        await pilot.press("3", "p")
+        await until(pilot, lambda: len(done) == 1)
+        assert org.calls[-1] == ("toggle_pause", "r3") and done[0].what == "r3 paused"
+        await pilot.press("r")
+        await until(pilot, lambda: len(done) == 2)
+        assert org.calls[-1] == ("restart", "r3")
+        await pilot.press("x", "n")  # asked, and declined: nothing happens
+        await pilot.pause()
+        assert ("kill", "r3") not in org.calls
+        await pilot.press("x", "y")
+        await until(pilot, lambda: len(done) == 3)
+        assert org.calls[-1] == ("kill", "r3")
+        await pilot.press("s")
+        await until(pilot, lambda: len(done) == 4)
+        assert org.calls[-1] == ("standup",)
+
+
+async def test_mail_to_the_selected_agent_and_to_everyone() -> None:
+    done: list[ActionDone] = []
+    app, org = make_app()
+    async with app.run_test(
+        size=(200, 60), message_hook=lambda m: isinstance(m, ActionDone) and done.append(m)
+    ) as pilot:  # type: ignore[func-returns-value]
+        await pilot.press("2", "m")
+        await until(pilot, lambda: bool(app.screen.query("#subject")))
+        app.screen.query_one("#subject", Input).value = "run seed 3"
+        app.screen.query_one("#body", TextArea).text = "baseline, cpu-smoke"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: len(done) == 1)
+        assert org.calls[-1] == ("send_mail", "r2", "run seed 3", "baseline, cpu-smoke", "note")
+        await pilot.press("b")
+        await until(pilot, lambda: bool(app.screen.query("#body")))
+        await pilot.press("ctrl+s")  # an empty body is refused in the dialog
+        await pilot.pause()
+        assert "needs a body" in str(app.screen.query_one("#error").render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not any(c[0] == "send_mail" and c[1] == "all" for c in org.calls)
+
+
+async def test_focus_layout_gives_the_selected_agent_the_large_cell() -> None:
+    app, org = make_app()
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.press("5", "f")
+        await pilot.pause()
+        cells = {c.agent: c for c in app.grid.cells}
+        big = cells["r5"].region
+        assert all(big.width > c.region.width and big.height > c.region.height
+                   for name, c in cells.items() if name != "r5")  # fmt: skip
+        await until(
+            pilot,
+            lambda: (
+                (
+                    "resize-window",
+                    "-t",
+                    "=hub:r5",
+                    "-x",
+                    str(cells["r5"].mirror.size.width),
+                    "-y",
+                    str(cells["r5"].mirror.size.height),
+                )
+                in org.source.commands
+            ),
+        )
+        await pilot.press("f")
+        await pilot.pause()
+        assert cells["r5"].region.width == cells["r1"].region.width
+
+
+@pytest.mark.parametrize("size", [(60, 20), (100, 14)])
+async def test_a_terminal_too_small_says_so(size: tuple[int, int]) -> None:
+    app, _ = make_app()
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        message = app.grid.query_one("#too-small")
+        assert message.display and not app.grid.query_one("#grid").display
+        assert "too small" in str(message.render())
+
+
+async def test_hub_gone_shows_a_banner_and_u_starts_the_org() -> None:
+    done: list[ActionDone] = []
+    app, org = make_app()
+    async with app.run_test(
+        size=(200, 60), message_hook=lambda m: isinstance(m, ActionDone) and done.append(m)
+    ) as pilot:  # type: ignore[func-returns-value]
+        await pilot.pause()
+        org.source.emit(ConnectionChanged(HubState.HUB_GONE, "no server"))
+        await pilot.pause()
+        banner = app.grid.query_one("#banner")
+        assert banner.display and "missionctl up" in str(banner.render())
+        await pilot.press("u")
+        await until(pilot, lambda: bool(done))
+        assert ("up",) in org.calls
+        org.source.emit(ConnectionChanged(HubState.CONNECTED))
+        await pilot.pause()
+        assert not banner.display
+
+
+async def test_mail_feed_and_notifications() -> None:
+    app, org = make_app()
+    async with app.run_test(size=(200, 60)) as pilot:
+        feed = app.grid.query_one("#feed", MailFeed)
+        await until(pilot, lambda: org.mail_listener is not None)
+        assert len(feed.lines) == 2
+        assert org.mail_listener is not None
+        org.mail_listener("human", mail(3, "chief", "human", "result", "softcap: the verdict"))
+        await until(pilot, lambda: len(feed.lines) == 3)
+        assert "softcap: the verdict" in feed.lines[-1].text
+        assert any("softcap: the verdict" in n.message for n in app._notifications)
+        org.mail_listener("human", mail(3, "chief", "human", "result", "softcap: the verdict"))
+        await pilot.pause()
+        assert len(feed.lines) == 3  # the same message twice shows once
+
+
+async def test_q_quits_and_leaves_the_org_running() -> None:
+    app, org = make_app()
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0 and ("down",) not in org.calls
+    assert org.source.stopped
+    assert KEEP_RUNNING.startswith("The org keeps running")
+
+
+async def test_shift_q_stops_the_org_after_asking() -> None:
+    app, org = make_app()
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.press("Q", "y")
+        await until(pilot, lambda: ("down",) in org.calls)
+        await pilot.pause()
+    assert ("down",) in org.calls
+
+
+async def test_help_screen_lists_every_key() -> None:
+    app, _ = make_app()
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = app.export_screenshot().replace("&#160;", " ")
+        for key in (
+            "Enter",
+            "C-]",
+            "pause the agent",
+            "kill the agent",
+            "restart the agent",
+            "focus layout",
+            "quit; the org keeps running",
+        ):
+            assert key in text, key
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.grid

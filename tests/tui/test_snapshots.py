@@ -1,0 +1,72 @@
+"""Snapshots of the app at fixed sizes with fake data: grid, focus layout, help, states.
+
+Update them after an intended change with `pytest tests/tui/test_snapshots.py --snapshot-update`
+and look at the report before committing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from missionctl.agents.panes import ScreenUpdate
+from missionctl.tui.app import MissionControlApp
+from tests.tui.fake_org import NAMES, FakeOrg, mail
+
+SCREENS = Path(__file__).resolve().parents[1] / "fixtures" / "screens"
+FIXTURES = ["claude-working", "claude-idle", "claude-permission", "shell-busy",
+            "codex-working", "codex-idle", "codex-approval", "shell-idle"]  # fmt: skip
+
+
+def _app() -> MissionControlApp:
+    org = FakeOrg()
+    # Mail between agents only: a toast for the human would come and go with timing.
+    org.mail = [mail(1, "r2", "r1", "task", "run seed 2"), mail(2, "r1", "r2", "result", "done")]
+    org.set_state("r3", "needs-you")
+    org.set_state("r4", "paused")
+    org.set_state("r8", "exited(3)")
+    app = MissionControlApp(org, poll_interval=0.05)
+    app.org_for_tests = org  # type: ignore[attr-defined]
+    return app
+
+
+async def _fill(pilot: Pilot[None]) -> None:
+    app = pilot.app
+    assert isinstance(app, MissionControlApp)
+    org: FakeOrg = app.org_for_tests  # type: ignore[attr-defined]
+    while any(c.view is None for c in app.grid.cells):
+        await pilot.pause(0.02)
+    for name, fixture in zip(NAMES, FIXTURES, strict=True):
+        lines = (SCREENS / f"{fixture}.txt").read_text().splitlines()
+        org.source.emit(ScreenUpdate(name, f"%{name}", tuple(lines)))
+    await pilot.pause()
+
+
+def test_grid_of_eight(snap_compare: Any) -> None:
+    assert snap_compare(_app(), terminal_size=(200, 60), run_before=_fill)
+
+
+def test_focus_layout(snap_compare: Any) -> None:
+    async def focus(pilot: Pilot[None]) -> None:
+        await _fill(pilot)
+        await pilot.press("3", "f")
+
+    assert snap_compare(_app(), terminal_size=(200, 60), run_before=focus)
+
+
+def test_help_screen(snap_compare: Any) -> None:
+    async def helped(pilot: Pilot[None]) -> None:
+        await _fill(pilot)
+        await pilot.press("question_mark")
+        # Markdown mounts its blocks asynchronously: wait for the table's last row.
+        while "stop the whole org" not in pilot.app.export_screenshot().replace("&#160;", " "):
+            await pilot.pause(0.02)
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=(120, 40), run_before=helped)
+
+
+def test_too_small(snap_compare: Any) -> None:
+    assert snap_compare(_app(), terminal_size=(60, 20))

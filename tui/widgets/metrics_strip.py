@@ -1,0 +1,94 @@
+"""The line under an agent's terminal: its current run, its machine use, its mail."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from missionctl.agents.monitor import AgentView
+from missionctl.train.runs import RunProgress
+
+_BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: tuple[float, ...] | list[float], width: int = 8) -> str:
+    """The last `width` values as block characters, scaled to their own range."""
+    tail = list(values)[-width:]
+    if not tail:
+        return ""
+    low, high = min(tail), max(tail)
+    span = high - low or 1.0
+    return "".join(_BLOCKS[min(7, int((v - low) / span * 7.999))] for v in tail)
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+def size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    for unit in ("B", "K", "M", "G"):
+        if n < 1024 or unit == "G":
+            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
+        n = n / 1024  # type: ignore[assignment]
+    return f"{n}G"
+
+
+def rate(tok_s: float | None) -> str:
+    if tok_s is None:
+        return "-"
+    return f"{tok_s / 1000:.1f}k" if tok_s >= 1000 else f"{tok_s:.0f}"
+
+
+def run_text(run: RunProgress | None) -> Text:
+    """`run …9f2a 120/400 30% ETA 1m35s ▁▃▅▇ loss 2.31 bpb 2.45 12.3k tok/s MFU -`.
+
+    Most useful first: a narrow cell cuts the end of the line.
+    """
+    text = Text()
+    if run is None or run.run_id is None:
+        text.append("no run yet", style="dim")
+        return text
+    text.append(f"run …{run.run_id[-4:]} ", style="bold")
+    if run.status != "running":
+        text.append(f"{run.status} ", style="bold")
+    total = f"/{run.total_steps}" if run.total_steps else ""
+    text.append(f"{run.step}{total} {run.fraction:.0%}")
+    if run.status == "running":
+        text.append(f" ETA {duration(run.eta_s)}")
+    if run.last_val_bpb is not None:
+        text.append(f" bpb {run.last_val_bpb:.3f}", style="bold")
+    if run.losses:
+        text.append(" ")
+        text.append(sparkline(run.losses), style="cyan")
+        text.append(f" {run.losses[-1]:.2f}")
+    text.append(f" {rate(run.tok_s)} tok/s")
+    if run.mfu is not None:
+        text.append(f" MFU {run.mfu:.0%}")
+    return text
+
+
+def usage_text(view: AgentView) -> Text:
+    use = view.usage
+    if use.gpu_util is not None:
+        return Text(f"GPU {use.gpu_util:.0f}% {size(use.gpu_mem_bytes)}")
+    if use.cpu_percent is not None:
+        return Text(f"CPU {use.cpu_percent:.0f}% {size(use.mem_bytes)}")
+    return Text("")
+
+
+class MetricsStrip(Static):
+    """One line: the run's progress, then the machine use."""
+
+    def show(self, view: AgentView | None) -> None:
+        if view is None:
+            self.update("")
+            return
+        line = run_text(view.run)
+        line.append("  ")
+        line.append_text(usage_text(view))
+        self.update(line)
