@@ -60,8 +60,8 @@ def test_help_screen(snap_compare: Any) -> None:
     async def helped(pilot: Pilot[None]) -> None:
         await _fill(pilot)
         await pilot.press("question_mark")
-        # Markdown mounts its blocks asynchronously: wait for the table's last row.
-        while "stop the whole org" not in pilot.app.export_screenshot().replace("&#160;", " "):
+        # Markdown mounts its blocks asynchronously: wait for the table.
+        while "take over the agent" not in pilot.app.export_screenshot().replace("&#160;", " "):
             await pilot.pause(0.02)
         await pilot.pause()
 
