@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import git, run_cli
+from missionctl.agents.hub import Hub
+from missionctl.workspace import Workspace
+from tests.helpers import git, run_cli, write_org
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -62,3 +64,19 @@ def workspace(repo: Path) -> Path:
     git(repo, "add", "org")
     git(repo, "commit", "-q", "-m", "org")
     return repo
+
+
+@pytest.fixture
+def hub_factory(workspace: Path, tmux_tmpdir: Path) -> Iterator[Callable[[str, str], Hub]]:
+    """Write an org, return its Hub; the hub is brought down after the test."""
+    hubs: list[Hub] = []
+
+    def make(agents: str, extra: str = "") -> Hub:
+        write_org(workspace, agents, extra)
+        hub = Hub(Workspace(workspace))
+        hubs.append(hub)
+        return hub
+
+    yield make
+    for hub in hubs:
+        hub.down(grace=1.0)

@@ -10,7 +10,7 @@ from pathlib import Path
 from missionctl.agents.delivery import NoticeBook
 from missionctl.agents.hub import Hub
 from missionctl.mailbox import Mailbox
-from tests.integration.agents.conftest import wait_for
+from tests.helpers import wait_for
 
 PROGRAM = Path(__file__).resolve().parents[2] / "fixtures" / "prompt_agent.py"
 

@@ -15,8 +15,7 @@ import pytest
 from missionctl.agents import proctree
 from missionctl.agents.hub import Hub
 from missionctl.errors import UserError
-from tests.helpers import run_missionctl
-from tests.integration.agents.conftest import processes_of, shell_agents, wait_for
+from tests.helpers import processes_of, run_missionctl, shell_agents, wait_for
 
 HubFactory = Callable[..., Hub]
 

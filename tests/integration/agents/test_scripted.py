@@ -8,7 +8,7 @@ from missionctl.agents.hub import Hub
 from missionctl.agents.scripted.plan import Task
 from missionctl.mailbox import Mailbox
 from missionctl.train.runs import load_run
-from tests.integration.agents.conftest import wait_for
+from tests.helpers import wait_for
 
 ORG = """
 [[agent]]
