@@ -166,7 +166,9 @@ class Tmux:
                     window_id=parts[1],
                     pane_id=parts[2],
                     pid=int(parts[3] or 0),
-                    dead=parts[4] == "1",
+                    # tmux marks a pane dead when its terminal closes, and learns the exit
+                    # status a moment later: until then the agent is still exiting.
+                    dead=parts[4] == "1" and bool(parts[5] or parts[6]),
                     dead_status=int(parts[5]) if parts[5] else None,
                     dead_signal=int(parts[6]) if parts[6] else None,
                     width=int(parts[7]),

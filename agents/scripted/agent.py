@@ -242,7 +242,8 @@ class ScriptedAgent:
             return
         run_id, status, bpb = done
         body = (
-            f"run {run_id}: status {status}, final val_bpb={bpb if bpb is not None else 'none'}\n"
+            f"run {run_id}: status {status}, final val_bpb="
+            f"{f'{bpb:.4f}' if bpb is not None else 'none'}\n"
             f"command: {shlex.join(argv)}"
         )
         self.mail(
