@@ -18,6 +18,7 @@ from missionctl.errors import UserError
 # name -> ("module:function", one-line help). Only commands that work are listed.
 COMMANDS: dict[str, tuple[str, str]] = {
     "app": ("missionctl.tui.cli:main", "open the live grid of agents (the default command)"),
+    "demo": ("missionctl.tui.cli:demo", "make and start the offline demo org, and watch it"),
     "init": ("missionctl.workspace_cli:main", "make a git repository a missionctl workspace"),
     "up": ("missionctl.agents.cli:up", "start the org: tmux hub, supervisor, every agent"),
     "status": ("missionctl.agents.cli:status", "show each agent: state, pid, branch, GPU, uptime"),

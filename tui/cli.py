@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from missionctl import workspace
 from missionctl.agents.org import Org
@@ -37,3 +38,64 @@ def main(argv: list[str]) -> int:
 
     MissionControlApp(org).run()
     return 0
+
+
+def demo(argv: list[str]) -> int:
+    ap = parser(
+        "demo",
+        "Make an offline demo research org (a chief and seven scripted researchers answering\n"
+        "the softcap question with real CPU training runs), start it, and open the app.",
+    )
+    ap.add_argument(
+        "path",
+        nargs="?",
+        default="missionctl-demo",
+        help="where to make it (default ./missionctl-demo; reused if it is a demo)",
+    )
+    ap.add_argument("--no-app", action="store_true", help="start the org without the app")
+    ap.add_argument(
+        "--wait",
+        type=float,
+        metavar="SECONDS",
+        help="with --no-app: wait up to SECONDS for the chief's verdict and print it",
+    )
+    ap.add_argument("--researchers", type=int, default=7, help="how many (default 7)")
+    ap.add_argument("--preset", default="cpu-smoke", help="training preset (default cpu-smoke)")
+    ap.add_argument("--seeds", default="1,2,3", help="seeds on both arms (default 1,2,3)")
+    args = ap.parse_args(argv)
+    from missionctl.agents import demo as demo_org
+
+    _check_plan(args.preset, args.seeds)
+    ws, made = demo_org.make_workspace(
+        Path(args.path), researchers=args.researchers, preset=args.preset, seeds=args.seeds
+    )
+    print(f"{'made' if made else 'reusing'} the demo workspace {ws.root}")
+    org = Org(ws)
+    for name, what in org.up():
+        print(f"  {name}: {what}")
+    if args.no_app:
+        print(
+            f"the demo org is running. Watch it: cd {ws.root} && missionctl"
+            f" (or `missionctl status`); stop it: missionctl down"
+        )
+        if args.wait:
+            message = demo_org.wait_for_verdict(ws, args.wait)
+            print(f"\nverdict from {message.sender}:\n{message.body}")
+        return 0
+    if not sys.stdout.isatty():
+        raise UserError("the app needs a terminal; use `missionctl demo --no-app` without one")
+    from missionctl.tui.app import MissionControlApp
+
+    MissionControlApp(org).run()
+    return 0
+
+
+def _check_plan(preset: str, seeds: str) -> None:
+    """Bad --preset or --seeds: a clear error before anything is made."""
+    from missionctl.train.config import PRESETS
+
+    if preset not in PRESETS:
+        raise UserError(f"unknown preset {preset!r}; the presets are: {', '.join(PRESETS)}")
+    parts = [s.strip() for s in seeds.split(",")]
+    if not parts or not all(p.isdigit() for p in parts) or len(set(parts)) != len(parts):
+        raise UserError(f"--seeds {seeds!r}: give distinct whole numbers, like 1,2,3")

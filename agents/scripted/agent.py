@@ -309,7 +309,7 @@ class ScriptedAgent:
         text = plan.summary(good, self.book.problems)
         self.detail(text)
         if self.mail(
-            "human", "result", "softcap: the verdict", text, runs=[r.run_id for r in good]
+            "human", "result", plan.VERDICT_SUBJECT, text, runs=[r.run_id for r in good]
         ):
             self.book.reported = True
             self.say("Reported to the human. Done.", GREEN)

@@ -21,6 +21,7 @@ REPLICATE = "replicate"
 KNOB = "logit_softcap"
 ARM_VALUE = {BASELINE: "15", TREATMENT: "0", REPLICATE: "15"}
 MARGIN_BPB = 0.01  # fixed in org/program.md before any run
+VERDICT_SUBJECT = "softcap: the verdict"
 TRAIN_PREFIX = ["python", "-m", "missionctl.train"]
 _ALLOWED_FLAGS = {"--preset", "--seed", "--set", "--budget"}
 # 97.5% quantiles of Student's t, by degrees of freedom: a 95% two-sided interval.
@@ -177,5 +178,7 @@ def summary(results: Sequence[Result], problems: Sequence[str] = ()) -> str:
             )
     if problems:
         lines += ["", "problems:", *[f"- {p}" for p in problems]]
-    lines += ["", "runs: " + ", ".join(r.run_id for r in results)]
+    order = {BASELINE: 0, TREATMENT: 1, REPLICATE: 2}
+    ordered = sorted(results, key=lambda r: (order[r.arm], r.seed))
+    lines += ["", "runs: " + ", ".join(r.run_id for r in ordered)]
     return "\n".join(lines)

@@ -72,6 +72,6 @@ def test_summary_reports_numbers_runs_noise_and_problems() -> None:
     assert "95% CI [" in text and "1 df" in text
     assert "differs by +0.0000" in text
     assert "- r9 never answered" in text
-    assert text.endswith("runs: b1, t1, b2, t2, rep1")
+    assert text.endswith("runs: b1, b2, t1, t2, rep1")
     # 2 seeds: t(1) = 12.706, sd of (0.001, 0.003) = 0.001414 -> half width 0.0127.
     assert "[-0.0107, +0.0147]" in text
