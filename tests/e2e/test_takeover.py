@@ -74,3 +74,29 @@ def test_takeover_round_trip_twice(hub_factory: Callable[..., Hub], outer: Outer
     outer.tmux("send-keys", "-t", "=term:0", "q")
     wait_for(lambda: "keeps running" in outer.screen(), message="the goodbye")
     assert hub.is_up() and not any(s.state.is_exited for s in hub.statuses())
+
+
+def test_killing_the_app_leaves_the_org_and_a_new_app_reattaches(
+    hub_factory: Callable[..., Hub], outer: Outer
+) -> None:
+    hub = hub_factory(shell_agents(2))
+    hub.up()
+    wait_for(lambda: all(s.pid for s in hub.statuses()), message="the agents' processes")
+    agents = {s.name: s.pid for s in hub.statuses()}
+    app = f"{sys.executable} -m missionctl app --no-start"
+    outer.tmux("new-session", "-d", "-s", "term", "-x", "150", "-y", "45", "-c", str(outer.cwd),
+               "-e", f"TMUX_TMPDIR={os.environ['TMUX_TMPDIR']}", app)  # fmt: skip
+    wait_for(lambda: FOOTER in outer.screen(), timeout=30, message="the grid")
+    app_pid = int(outer.tmux("display-message", "-p", "-t", "=term:0", "#{pane_pid}"))
+    os.kill(app_pid, 9)
+    wait_for(
+        lambda: outer.tmux("display-message", "-p", "-t", "=term:0", "#{pane_dead}").strip() == "1"
+    )
+    # The org did not notice.
+    assert {s.name: s.pid for s in hub.statuses()} == agents
+    assert all(not s.state.is_exited for s in hub.statuses())
+    # A new app finds it and streams it again.
+    hub.tmux.run("send-keys", "-t", "=hub:a2", "echo after-the-crash", "Enter")
+    outer.tmux("respawn-pane", "-t", "=term:0", app)
+    wait_for(lambda: FOOTER in outer.screen() and "after-the-crash" in outer.screen(),
+             timeout=30, message="the grid with a2's new output")  # fmt: skip
