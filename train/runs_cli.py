@@ -1,0 +1,94 @@
+"""`missionctl runs`: the training runs of a workspace, for people and agents at a shell."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from typing import Any
+
+from missionctl import workspace
+from missionctl.cliargs import parser
+from missionctl.errors import UserError
+from missionctl.textable import format_table
+from missionctl.train.record import runs_root
+from missionctl.train.runs import RunInfo, list_runs_in, load_run_in
+
+
+def _json(info: RunInfo) -> dict[str, Any]:
+    return {**asdict(info), "path": str(info.path)}
+
+
+def _bpb(value: float | None) -> str | None:
+    return None if value is None else f"{value:.4f}"
+
+
+def _when(stamp: float | None) -> str | None:
+    return None if stamp is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
+
+
+def _workspace() -> workspace.Workspace | None:
+    """Where runs are read: `MISSIONCTL_WORKSPACE`, else the workspace around the cwd.
+
+    Outside any workspace, `./runs/` (where the trainer writes without one).
+    """
+    try:
+        return workspace.find()
+    except UserError:
+        return None
+
+
+def main(argv: list[str]) -> int:
+    """List runs, or show one; `--json` for scripts."""
+    ap = parser("runs", "Training runs recorded in the workspace (or ./runs outside one).")
+    verbs = ap.add_subparsers(dest="verb", metavar="VERB")
+    ls = verbs.add_parser("list", help="every run, oldest first (the default)")
+    ls.add_argument("--agent", help="only this agent's runs")
+    ls.add_argument("--json", action="store_true", help="print JSON")
+    show = verbs.add_parser("show", help="one run in full, as JSON")
+    show.add_argument("run_id", metavar="RUN_ID")
+    args = ap.parse_args(argv)
+
+    root = runs_root(_workspace())
+    if args.verb == "show":
+        print(json.dumps(_json(load_run_in(root, args.run_id)), indent=2))
+        return 0
+    runs = list_runs_in(root)
+    agent = getattr(args, "agent", None)
+    if agent:
+        runs = [r for r in runs if r.agent == agent]
+    if getattr(args, "json", False):
+        print(json.dumps([_json(r) for r in runs], indent=2))
+        return 0
+    print(
+        format_table(
+            [
+                "run",
+                "agent",
+                "preset",
+                "status",
+                "budget",
+                "seed",
+                "steps",
+                "val_bpb",
+                "best",
+                "created",
+            ],
+            [
+                [
+                    r.run_id,
+                    r.agent,
+                    r.preset,
+                    r.status,
+                    r.budget,
+                    r.init_seed,
+                    r.steps,
+                    _bpb(r.final_val_bpb),
+                    _bpb(r.best_val_bpb),
+                    _when(r.created),
+                ]
+                for r in runs
+            ],
+        )
+    )
+    return 0
