@@ -11,6 +11,7 @@ MIN_CELL = (24, CHROME_ROWS + 4)  # columns, rows: smaller cells show nothing us
 # Cells look best near a 2:1 (columns:rows) shape; 4x2 for eight on a wide terminal.
 TARGET_ASPECT = 2.0
 FOCUS_SHARE = 0.7  # the focused cell's share of the width in the focus layout
+MIN_SIDE_WIDTH = 16  # the small cells beside it in the focus layout
 
 
 @dataclass(frozen=True)
@@ -45,13 +46,12 @@ def fits(count: int, width: int, height: int, focus: bool = False) -> bool:
     if count == 0:
         return True
     if focus:
+        # One big cell; the others shrink to slivers (a header at least).
         side = count - 1
         big_w = int(width * FOCUS_SHARE)
-        return (
-            big_w >= MIN_CELL[0]
-            and height >= MIN_CELL[1]
-            and (side == 0 or (width - big_w >= MIN_CELL[0] and height // side >= CHROME_ROWS + 1))
-        )
+        if big_w < MIN_CELL[0] or height < MIN_CELL[1]:
+            return False
+        return side == 0 or (width - big_w >= MIN_SIDE_WIDTH and height // side >= 1)
     shape = grid_shape(count, width, height)
     cell_w, cell_h = shape.cell(width, height)
     return cell_w >= MIN_CELL[0] and cell_h >= MIN_CELL[1]

@@ -54,11 +54,12 @@ async def test_snapshot_fills_headers_and_metrics() -> None:
         cell = app.grid.cells[2]
         await until(pilot, lambda: cell.view is not None)
         header = str(cell.header.render())
-        assert "r3" in header and "needs-you" in header and "GPU 2" in header
+        assert header.split() == ["3", "r3", "NEEDS-YOU", "researcher,", "claude,", "GPU", "2",
+                                  "✉", "2", "unread"]  # fmt: skip
         assert cell.header.has_class("state-needs-you")
         strip = str(cell.strip.render())
-        assert "step 122/400" in strip and "bpb 2.430" in strip and "12.3k tok/s" in strip
-        assert "CPU 97%" in strip and "✉ 2" in strip
+        assert strip.startswith("run …9f2a 122/400 30% ETA 1m35s bpb 2.430")
+        assert "12.3k tok/s" in strip and "CPU 97% 700.0M" in strip
 
 
 async def test_screens_from_the_source_reach_only_their_cell() -> None:

@@ -1,0 +1,56 @@
+"""Grid geometry and the metrics strip's words: pure functions."""
+
+from __future__ import annotations
+
+import pytest
+
+from missionctl.train.runs import RunProgress
+from missionctl.tui import layout
+from missionctl.tui.widgets.metrics_strip import duration, rate, run_text, size, sparkline
+
+
+@pytest.mark.parametrize(
+    ("count", "width", "height", "shape"),
+    [
+        (8, 200, 54, (4, 2)),  # the design's 4x2 for eight on a wide terminal
+        (8, 160, 40, (4, 2)),
+        (8, 100, 80, (2, 4)),  # tall and narrow: two columns
+        (4, 200, 54, (2, 2)),
+        (3, 200, 54, (3, 1)),
+        (1, 200, 54, (1, 1)),
+        (2, 80, 40, (1, 2)),
+    ],
+)
+def test_grid_shape(count: int, width: int, height: int, shape: tuple[int, int]) -> None:
+    got = layout.grid_shape(count, width, height)
+    assert (got.columns, got.rows) == shape
+    assert got.columns * got.rows >= count
+
+
+def test_what_fits() -> None:
+    assert layout.fits(8, 200, 54)
+    assert not layout.fits(8, 60, 14)
+    # The focus layout needs only one big cell plus thin slivers.
+    assert not layout.fits(8, 70, 12) and layout.fits(8, 70, 12, focus=True)
+    assert not layout.fits(8, 30, 12, focus=True)
+    assert layout.mirror_size(50, 27) == (50, 25)
+
+
+def test_words_of_the_strip() -> None:
+    assert sparkline([3.0, 2.0, 1.0]) == "█▄▁"
+    assert sparkline([]) == "" and sparkline([1.0, 1.0]) == "▁▁"
+    assert duration(None) == "-" and duration(95) == "1m35s" and duration(3725) == "1h02m"
+    assert size(None) == "-" and size(512) == "512B" and size(734_003_200) == "700.0M"
+    assert rate(None) == "-" and rate(12345) == "12.3k" and rate(900) == "900"
+
+
+def test_run_text_puts_the_most_useful_first() -> None:
+    run = RunProgress(run_id="r1-20261124T070102-9f2a", status="running", step=120,
+                      total_steps=400, fraction=0.3, eta_s=95, losses=(3.0, 2.5, 2.0),
+                      last_val_bpb=2.41, tok_s=12345.0, mfu=None)  # fmt: skip
+    text = run_text(run).plain
+    assert text.startswith("run …9f2a 120/400 30% ETA 1m35s bpb 2.410")
+    assert "12.3k tok/s" in text and "MFU" not in text
+    done = RunProgress(run_id="x-1234", status="nan", step=7, total_steps=10, fraction=0.7)
+    assert run_text(done).plain.startswith("run …1234 nan 7/10 70%")
+    assert run_text(None).plain == "no run yet"
