@@ -15,6 +15,13 @@ def main(argv: list[str]) -> int:
     ap = parser("app", "Open mission control: the live grid of the org's agents.")
     ap.add_argument("--yes", "-y", action="store_true", help="start the org without asking")
     ap.add_argument("--no-start", action="store_true", help="never start the org; just watch")
+    ap.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="SVG",
+        help="save an SVG screenshot after --after seconds, then quit",
+    )
+    ap.add_argument("--after", type=float, default=10.0, metavar="SECONDS")
     args = ap.parse_args(argv)
     ws = workspace.find()
     org = Org(ws)
@@ -36,7 +43,16 @@ def main(argv: list[str]) -> int:
         raise UserError("the app needs a terminal; run `missionctl status` for a plain view")
     from missionctl.tui.app import MissionControlApp
 
-    MissionControlApp(org).run()
+    app = MissionControlApp(org)
+    if args.screenshot:
+        shot: Path = args.screenshot
+
+        def save() -> None:
+            app.save_screenshot(shot.name, str(shot.parent.resolve()))
+            app.exit(None, 0, f"saved {shot}; the org keeps running")
+
+        app.call_later(lambda: app.set_timer(args.after, save))
+    app.run()
     return 0
 
 
