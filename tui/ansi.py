@@ -135,6 +135,18 @@ def apply_sgr(style: Sgr, params: str) -> Sgr:
     return replace(style, **changes) if changes else style  # type: ignore[arg-type]
 
 
+@lru_cache(maxsize=4096)
+def _after_sgr(style: Sgr, params: str) -> Sgr:
+    # A screen uses a handful of (style, escape) pairs; parsing each again made up a
+    # third of decoding a flood of new rows.
+    return apply_sgr(style, params)
+
+
+@lru_cache(maxsize=64)
+def _with_charset(style: Sgr, charset: bool) -> Sgr:
+    return replace(style, charset=charset)
+
+
 def decode(line: str, incoming: Sgr) -> tuple[list[tuple[str, Sgr]], Sgr]:
     """Split a captured row into (text, style) runs; return them and the outgoing style."""
     runs: list[tuple[str, Sgr]] = []
@@ -147,13 +159,13 @@ def decode(line: str, incoming: Sgr) -> tuple[list[tuple[str, Sgr]], Sgr]:
             runs.append((text.translate(_DEC_GRAPHICS) if style.charset else text, style))
         pos = match.end()
         if match.group(3) == "m" and not match.group(2):
-            style = apply_sgr(style, match.group(1))
+            style = _after_sgr(style, match.group(1))
         else:
             char = match.group(0)
             if char == "\x0e":
-                style = replace(style, charset=True)
+                style = _with_charset(style, True)
             elif char == "\x0f":
-                style = replace(style, charset=False)
+                style = _with_charset(style, False)
             # Anything else (cursor moves, titles, bells) has no place in a still screen.
     if pos < len(line):
         text = line[pos:]

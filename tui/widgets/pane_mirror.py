@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 
+from rich.cells import cell_len
+from rich.segment import Segment
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
@@ -40,11 +42,25 @@ class StripCache:
             return entry
         self.misses += 1
         parts, outgoing = segments(raw, incoming)
-        entry = (Strip(parts).adjust_cell_length(width), outgoing)
+        entry = (_fit(parts, width), outgoing)
         self._entries[key] = entry
         if len(self._entries) > self.maxsize:
             self._entries.popitem(last=False)
         return entry
+
+
+def _fit(parts: list[Segment], width: int) -> Strip:
+    """`parts` as one strip exactly `width` cells wide.
+
+    A row is usually no wider than the window the app sized to fit: pad it in place
+    rather than let `Strip.adjust_cell_length` build a second strip (seven caches each).
+    """
+    length = sum(cell_len(part.text) for part in parts)
+    if length > width:
+        return Strip(parts, length).adjust_cell_length(width)
+    if length < width:
+        parts.append(Segment(" " * (width - length)))
+    return Strip(parts, width)
 
 
 class PaneMirror(Widget):
