@@ -1,31 +1,42 @@
-"""Streaming benchmark: eight agent panes into the app, against naive polling.
+"""Streaming benchmark: the mission-control app over eight live agents, against naive polling.
 
-    python bench/app_stream.py [--seconds 10] [--warmup 2] [--scenarios realistic,flood,idle]
-                               [--app module:function] [--no-baseline]
+    python bench/app_stream.py [--seconds 10] [--warmup 3] [--scenarios realistic,flood,idle]
+                               [--app mission-control|harness|module:function] [--no-baseline]
 
-A tmux hub (its own socket, missionctl's config) runs eight 48x20 agent windows,
-each running a load generator:
+It builds a real workspace in a temporary directory (a git repository,
+`missionctl init`, an `org/org.toml` of eight `shell` agents r1..r8, committed) and
+starts the real org with `Hub.up()` on a private TMUX_TMPDIR: the supervisor in
+window 0, then one window per agent running missionctl's wrapper in the agent's
+worktree. The `shell` provider's command is this script's load generator, which
+reads the scenario from a file and its seed from `$MISSIONCTL_AGENT`; each scenario
+restarts every agent with `Hub.restart`:
 
 - realistic: a status line redrawn in place 10 times a second plus 5 log lines a
   second scrolling above it (how Claude Code or Codex look while working);
 - flood: 200 coloured lines a second per pane;
 - idle: nothing after a first screen.
 
-The app under test runs in a pseudo-terminal of its own (192x40, so Textual renders
-and writes real frames), fed by the control-mode client, then, in the same run, by
-the naive baseline: one `tmux capture-pane` process per pane, 20 times a second.
-For each it prints the app's CPU (its process and every child: the `tmux -C` client
-or the capture processes; % of one core), the tmux server's CPU, captures per second,
-and print-to-visible latency: each printed line carries the generator's
-`time.monotonic_ns()` (one clock for the whole machine on Linux); "visible" is the
-first time a `PaneMirror` renders a row containing it. Latency is split into the
-selected pane (streamed up to 20 Hz) and the others (up to 5 Hz by design). Lines
-overwritten or scrolled away before a capture are never visible and not counted.
+The app under test is the real `MissionControlApp(Org(workspace))` in a
+pseudo-terminal of its own (195x50: a 4x2 grid whose cells mirror 48x20 windows), so
+Textual renders and writes real frames, and everything the app does is measured:
+the control-mode client, sizing the agents' windows to their cells, the snapshot
+worker (tmux, state files, metrics tails, psutil, once a second, then every cell's
+header and metrics strip redrawn) and the mail watcher. In the same run the same
+app is fed by the naive baseline: one `tmux capture-pane` process per pane, 20 times
+a second.
 
-The app under test is pluggable: `--app module:function` names a function
-`(source: PaneSource, agents: Sequence[str]) -> textual.app.App` that builds an app
-showing those agents through `PaneMirror`s; the default is a bare grid of eight
-mirrors (`harness_app` below) until the full app exists.
+For each it prints the app's CPU (its process and every child: the `tmux -C`
+client, the capture and snapshot `tmux` processes; % of one core), the tmux server's
+CPU, captures per second, and print-to-visible latency: each printed line carries
+the generator's `time.monotonic_ns()` (one clock for the whole machine on Linux);
+"visible" is the first time a `PaneMirror` renders a row containing it. Latency is
+split into the selected pane (streamed up to 20 Hz) and the others (up to 5 Hz by
+design). Lines overwritten or scrolled away before a capture are never visible and
+not counted.
+
+`--app harness` runs a bare grid of eight mirrors instead (what the streaming alone
+costs); `--app module:function` names a function `(org: Org, source: PaneSource) ->
+textual.app.App` showing the agents through `PaneMirror`s.
 """
 
 from __future__ import annotations
@@ -42,6 +53,7 @@ import pty
 import random
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -49,35 +61,27 @@ import tempfile
 import termios
 import threading
 import time
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# The app's terminal: 4x2 cells of 48x20 mirrors (+ header and metrics strip each,
+# gutters, the mail feed and the footer).
+TERM_COLS, TERM_ROWS = 195, 50
 PANE_COLS, PANE_ROWS = 48, 20
-GRID_COLS, GRID_ROWS = 4, 2
 AGENTS = tuple(f"r{i}" for i in range(1, 9))
 MARKER = re.compile(r"~t(\d+)~")
 SELECTED_HZ = 20.0
+SCENARIOS = ("realistic", "flood", "idle")
 TARGETS = {  # scenario -> (max app CPU % of a core, max selected-pane p95 ms or None)
     "realistic": (15.0, 60.0),
     "flood": (45.0, 150.0),
     "idle": (2.0, None),
 }
-HUB_CONFIG = """\
-set -g prefix None
-unbind-key -a -T prefix
-set -g status off
-set -g remain-on-exit on
-set -g default-size {cols}x{rows}
-set -g allow-rename off
-set -g automatic-rename off
-set -g history-limit 2000
-set -s escape-time 0
-"""
+BENCH = Path(__file__).resolve()
 
-AppFactory = Callable[..., Any]
+AppFactory = Callable[[Any, Any], Any]
 
 
 # -- the load: what an agent's pane prints ------------------------------------------
@@ -87,7 +91,7 @@ def _stamp() -> str:
     return f"~t{time.monotonic_ns()}~"
 
 
-def run_load(kind: str, rows: int, seed: int) -> None:
+def run_load(kind: str, seed: int) -> None:
     """Print `kind` load into this terminal forever (runs inside an agent's pane)."""
     out = sys.stdout
     rng = random.Random(seed)
@@ -97,12 +101,17 @@ def run_load(kind: str, rows: int, seed: int) -> None:
         while True:
             time.sleep(3600)
     if kind == "realistic":
-        # Logs scroll in rows 1..rows-1; the status line owns the last row.
-        out.write(f"\x1b[2J\x1b[1;{rows - 1}r\x1b[{rows - 1};1H")
         spinner = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
         step = tokens = 0
+        rows = 0
         next_log = next_status = time.monotonic()
         while True:
+            # The app sizes the window to its cell: follow it like a real TUI would.
+            size = os.get_terminal_size(out.fileno()).lines
+            if size != rows:
+                rows = size
+                # Logs scroll in rows 1..rows-1; the status line owns the last row.
+                out.write(f"\x1b[2J\x1b[1;{rows - 1}r\x1b[{rows - 1};1H")
             now = time.monotonic()
             if now >= next_log:
                 step += 1
@@ -136,19 +145,37 @@ def run_load(kind: str, rows: int, seed: int) -> None:
     raise SystemExit(f"unknown load {kind!r}")
 
 
+def load_main(scenario_file: Path) -> None:
+    """The `shell` provider's command: the scenario from the file, the seed from the agent."""
+    from missionctl.workspace import ENV_AGENT
+
+    agent = os.environ.get(ENV_AGENT, "")
+    seed = AGENTS.index(agent) if agent in AGENTS else 0
+    run_load(scenario_file.read_text().strip(), seed)
+
+
 # -- the app under test ------------------------------------------------------------
 
 
-def harness_app(source: Any, agents: Sequence[str]) -> Any:
+def mission_control_app(org: Any, source: Any) -> Any:
+    """The real app, exactly as `missionctl` opens it, fed by `source`."""
+    from missionctl.tui.app import MissionControlApp
+
+    return MissionControlApp(org, source)
+
+
+def harness_app(org: Any, source: Any) -> Any:
     """A bare 4x2 grid of pane mirrors fed by `source`, the first agent selected."""
     from textual.app import App, ComposeResult
 
     from missionctl.agents.panes import PaneEvent, ScreenUpdate
     from missionctl.tui.widgets.pane_mirror import PaneMirror
 
+    agents: tuple[str, ...] = org.agent_names
+
     class HarnessApp(App[None]):
         CSS = f"""
-        Screen {{ layout: grid; grid-size: {GRID_COLS} {GRID_ROWS}; grid-gutter: 0; }}
+        Screen {{ layout: grid; grid-size: 4 2; grid-gutter: 0; }}
         PaneMirror {{ width: {PANE_COLS}; height: {PANE_ROWS}; }}
         """
 
@@ -174,6 +201,17 @@ def harness_app(source: Any, agents: Sequence[str]) -> Any:
             await source.stop()
 
     return HarnessApp()
+
+
+APPS: dict[str, AppFactory] = {"mission-control": mission_control_app, "harness": harness_app}
+
+
+def _load_factory(spec: str) -> AppFactory:
+    if spec in APPS:
+        return APPS[spec]
+    module, _, function = spec.partition(":")
+    factory: AppFactory = getattr(importlib.import_module(module), function)
+    return factory
 
 
 class PollingPaneSource:
@@ -216,9 +254,9 @@ class PollingPaneSource:
         out, _ = await process.communicate()
         panes = dict(line.split("\t") for line in out.decode().splitlines())
         self._agents = tuple(panes)
+        self._tasks = [asyncio.create_task(self._poll(a, p)) for a, p in panes.items()]
         self._emit(ConnectionChanged(HubState.CONNECTED))
         self._emit(AgentsChanged(self._agents))
-        self._tasks = [asyncio.create_task(self._poll(a, p)) for a, p in panes.items()]
 
     async def _poll(self, agent: str, pane: str) -> None:
         from missionctl.agents.panes import ScreenUpdate
@@ -280,35 +318,31 @@ def _install_probe(seen: dict[tuple[str, int], int]) -> None:
     PaneMirror.render_line = probed  # type: ignore[method-assign]
 
 
-def _load_factory(spec: str) -> AppFactory:
-    if spec == "harness":
-        return harness_app
-    module, _, function = spec.partition(":")
-    factory: AppFactory = getattr(importlib.import_module(module), function)
-    return factory
-
-
 def child_main(args: argparse.Namespace) -> None:
     """Run the app under test in this (pseudo-)terminal; write what it saw to `--out`."""
-    from missionctl.agents.control_client import ControlClient
+    from missionctl.agents.org import Org
     from missionctl.agents.panes import ScreenUpdate
+    from missionctl.workspace import Workspace
 
     seen: dict[tuple[str, int], int] = {}
     _install_probe(seen)
+    org = Org(Workspace(Path(args.workspace)))
+    agents = org.agent_names
+    # The control source is the one the app would make for itself.
     source: Any = (
-        ControlClient(args.socket, selected_hz=SELECTED_HZ)
+        org.pane_source()
         if args.source == "control"
-        else PollingPaneSource(args.socket, hz=SELECTED_HZ)
+        else PollingPaneSource(org.ws.socket_name, hz=SELECTED_HZ)
     )
-    app = _load_factory(args.app)(source, AGENTS)
+    app = _load_factory(args.app)(org, source)
     shown: set[str] = set()
     at_ready: list[int] = []
 
     def on_event(event: Any) -> None:
         # Ready once every agent's first screen arrived: the parent then measures.
-        if isinstance(event, ScreenUpdate) and event.agent in AGENTS and len(shown) < len(AGENTS):
+        if isinstance(event, ScreenUpdate) and event.agent in agents and len(shown) < len(agents):
             shown.add(event.agent)
-            if shown.issuperset(AGENTS):
+            if shown.issuperset(agents):
                 at_ready.append(source.captures)
                 Path(args.ready).write_text(str(time.monotonic_ns()))
                 asyncio.get_running_loop().call_later(args.duration, app.exit)
@@ -326,44 +360,43 @@ def child_main(args: argparse.Namespace) -> None:
     )
 
 
-# -- the parent: hub, runs, figures --------------------------------------------------
+# -- the parent: the org, runs, figures ----------------------------------------------
 
 
-class Hub:
-    """A tmux server shaped like missionctl's: session `hub`, `supervisor` plus agents."""
+def org_toml(scenario_file: Path) -> str:
+    """Eight `shell` agents whose command is this script's load generator."""
+    command = json.dumps([sys.executable, str(BENCH), "--load-file", str(scenario_file)])
+    agents = "".join(
+        f'\n[[agent]]\nname = "{a}"\nrole = "researcher"\nprovider = "shell"\n' for a in AGENTS
+    )
+    return (
+        '[org]\nname = "bench"\nstructure = "flat"\nprogram = "org/program.md"\n'
+        'base_branch = "main"\n\n[standup]\nevery = "off"\n'
+        f"{agents}\n[providers.shell]\ncommand = {command}\n"
+    )
 
-    def __init__(self, tmpdir: Path) -> None:
-        self.socket = f"mc-bench-{uuid.uuid4().hex[:8]}"
-        self.env = {**os.environ, "TMUX_TMPDIR": str(tmpdir)}
-        self.env.pop("TMUX", None)
-        config = tmpdir / "tmux.conf"
-        config.write_text(HUB_CONFIG.format(cols=PANE_COLS, rows=PANE_ROWS))
-        self.tmux("-f", str(config), "new-session", "-d", "-s", "hub", "-n", "supervisor",
-                  "-x", str(PANE_COLS), "-y", str(PANE_ROWS), "sleep 1000000")  # fmt: skip
-        # Per window: tmux 3.3 crashes on new-window with a global manual window size.
-        self.tmux("set-option", "-w", "-t", "=hub:0", "window-size", "manual")
-        for agent in AGENTS:
-            self.tmux("new-window", "-d", "-t", "=hub", "-n", agent, "sleep 1000000")
-            self.tmux("set-option", "-w", "-t", f"=hub:{agent}", "window-size", "manual")
-            self.tmux("resize-window", "-t", f"=hub:{agent}", "-x", str(PANE_COLS),
-                      "-y", str(PANE_ROWS))  # fmt: skip
-        self.server_pid = int(self.tmux("display-message", "-p", "#{pid}").strip())
 
-    def tmux(self, *args: str) -> str:
-        return subprocess.run(
-            ["tmux", "-L", self.socket, *args],
-            capture_output=True, text=True, timeout=10, check=True, env=self.env,
-        ).stdout  # fmt: skip
+def make_org(root: Path, scenario_file: Path) -> Any:
+    """A committed workspace at `root` with the bench's org; its hub, not started yet."""
+    from missionctl import proc
+    from missionctl.agents.hub import Hub
+    from missionctl.workspace import Workspace
+    from missionctl.workspace_cli import init
 
-    def load(self, kind: str) -> None:
-        """Restart every agent pane with `kind` load."""
-        for seed, agent in enumerate(AGENTS):
-            command = f"{sys.executable} {Path(__file__).resolve()} --load {kind} --seed {seed}"
-            self.tmux("respawn-pane", "-k", "-t", f"=hub:{agent}", command)
-            self.tmux("clear-history", "-t", f"=hub:{agent}")
+    init(root, git_init=True)
+    ws = Workspace(root.resolve())
+    ws.org_file.write_text(org_toml(scenario_file))
+    proc.run(["git", "-C", str(ws.root), "commit", "-q", "-am", "bench org"])
+    return Hub(ws)
 
-    def stop(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], env=self.env, check=False)
+
+def restart_agents(hub: Any, scenario: str, scenario_file: Path) -> None:
+    """Every agent restarted (the real restart path) on `scenario`'s load, in a 48x20 window."""
+    scenario_file.write_text(scenario)
+    for agent in AGENTS:
+        hub.restart(agent, grace=2.0)
+        # Already the size the app gives a cell, so no run starts with a reflow.
+        hub.resize(agent, PANE_COLS, PANE_ROWS)
 
 
 @dataclass
@@ -400,7 +433,7 @@ def _drain(fd: int) -> None:
             pass
 
 
-def measure(hub: Hub, source: str, args: argparse.Namespace, workdir: Path) -> RunResult:
+def measure(hub: Any, source: str, args: argparse.Namespace, workdir: Path) -> RunResult:
     """Run the app with `source` in a pty; measure CPU and latency over the window."""
     import psutil
 
@@ -408,28 +441,28 @@ def measure(hub: Hub, source: str, args: argparse.Namespace, workdir: Path) -> R
     for path in (ready, out, log):
         path.unlink(missing_ok=True)
     master, slave = pty.openpty()
-    rows, cols = PANE_ROWS * GRID_ROWS, PANE_COLS * GRID_COLS
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", TERM_ROWS, TERM_COLS, 0, 0))
     duration = args.warmup + args.seconds + 0.5
     # Textual draws on stderr: all three go to the pty; the child logs its own errors.
     child = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--child", "--source", source,
-         "--socket", hub.socket, "--app", args.app, "--duration", str(duration),
+        [sys.executable, str(BENCH), "--child", "--source", source,
+         "--workspace", str(hub.ws.root), "--app", args.app, "--duration", str(duration),
          "--ready", str(ready), "--out", str(out), "--log", str(log)],
         stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
-        env={**hub.env, "TERM": "xterm-256color", "COLORTERM": "truecolor"},
+        env={**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"},
     )  # fmt: skip
     os.close(slave)
     drain = threading.Thread(target=_drain, args=(master,), daemon=True)
     drain.start()
+    server_pid = int(hub.tmux.run("display-message", "-p", "#{pid}").strip())
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while not ready.exists():
             if child.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"the app did not start:\n{_tail(log)}")
             time.sleep(0.02)  # the parent's own wait; not part of what is measured
         time.sleep(args.warmup)
-        app, server = psutil.Process(child.pid), psutil.Process(hub.server_pid)
+        app, server = psutil.Process(child.pid), psutil.Process(server_pid)
         window_start = time.monotonic_ns()
         app0, server0, wall0 = _cpu_of_tree(app), sum(server.cpu_times()[:2]), time.monotonic()
         time.sleep(args.seconds)
@@ -438,7 +471,9 @@ def measure(hub: Hub, source: str, args: argparse.Namespace, workdir: Path) -> R
         child.wait(timeout=30)
     finally:
         if child.poll() is None:
-            child.kill()
+            # Its own session: the group holds the app and any capture process in flight.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
             child.wait()
         drain.join(timeout=5)
         os.close(master)
@@ -509,28 +544,83 @@ def report(scenario: str, runs: list[RunResult]) -> list[str]:
     return missed
 
 
+def _die_with_parent() -> None:
+    """End this app when the benchmark dies. Its pty is not its controlling terminal, so
+    nothing hangs it up: orphaned apps of an earlier version were seen using ~40% of a
+    core each, for minutes, on this 2-core machine."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() == 1:  # the parent died before the prctl
+        raise SystemExit(1)
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    # A plain kill must tear the org down too, like Ctrl-C does.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def bench(args: argparse.Namespace, tmpdir: Path) -> list[str]:
+    """Start the org in `tmpdir`, run every scenario, print the tables; the targets missed."""
+    scenario_file = tmpdir / "scenario"
+    scenario_file.write_text("idle")
+    hub = make_org(tmpdir / "ws", scenario_file)
+    missed: list[str] = []
+    try:
+        hub.up()
+        print(
+            f"{len(AGENTS)} shell agents in a real org; app {args.app!r} in a {TERM_COLS}x"
+            f"{TERM_ROWS} pty; {args.seconds:g} s per run after {args.warmup:g} s;"
+            f" {os.cpu_count()} CPUs"
+        )
+        for scenario in [s for s in args.scenarios.split(",") if s]:
+            restart_agents(hub, scenario, scenario_file)
+            sources = ["control"] if args.no_baseline else ["control", "polling"]
+            runs = [measure(hub, s, args, tmpdir) for s in sources]
+            sizes = sorted({(p.width, p.height) for p in hub.tmux.panes() if p.window in AGENTS})
+            for run in runs:
+                run.source = "control mode" if run.source == "control" else "naive polling"
+            missed += report(scenario, runs)
+            print("agent windows after the runs: " + ", ".join(f"{w}x{h}" for w, h in sizes))
+    finally:
+        try:
+            hub.down(grace=2.0)
+        finally:
+            # Whatever down() managed (an interrupted up() included), no server may
+            # outlive the benchmark.
+            subprocess.run(
+                ["tmux", "-L", hub.ws.socket_name, "kill-server"],
+                capture_output=True, timeout=10, check=False,
+            )  # fmt: skip
+    return missed
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--seconds", type=float, default=10.0, help="measured window per run")
-    ap.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring")
-    ap.add_argument("--scenarios", default="realistic,flood,idle")
-    ap.add_argument("--app", default="harness", help="module:function building the app")
+    ap.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument(
+        "--app", default="mission-control", help="mission-control, harness, or module:function"
+    )
     ap.add_argument("--no-baseline", action="store_true", help="skip the naive polling runs")
-    # Internal modes: the load inside a pane, and the app inside its pty.
-    ap.add_argument("--load", choices=["realistic", "flood", "idle"], help=argparse.SUPPRESS)
-    ap.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    # Internal modes: the load inside an agent's pane, and the app inside its pty.
+    ap.add_argument("--load-file", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--source", choices=["control", "polling"], help=argparse.SUPPRESS)
-    ap.add_argument("--socket", help=argparse.SUPPRESS)
+    ap.add_argument("--workspace", help=argparse.SUPPRESS)
     ap.add_argument("--duration", type=float, help=argparse.SUPPRESS)
     ap.add_argument("--ready", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     ap.add_argument("--log", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    if args.load:
-        run_load(args.load, PANE_ROWS, args.seed)
+    if args.load_file:
+        load_main(args.load_file)
         return 0
     if args.child:
+        _die_with_parent()
         # Its terminal is a pty nobody reads: errors go to a file the parent shows.
         logging.basicConfig(filename=args.log, level=logging.WARNING)
         try:
@@ -542,25 +632,22 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("tmux") is None:
         print("tmux is not installed", file=sys.stderr)
         return 2
-    scenarios = [s for s in args.scenarios.split(",") if s]
+    unknown = set(args.scenarios.split(",")) - set(SCENARIOS) - {""}
+    if unknown:
+        print(f"unknown scenarios {sorted(unknown)}; choose from {SCENARIOS}", file=sys.stderr)
+        return 2
     tmpdir = Path(tempfile.mkdtemp(prefix="mc-bench-", dir="/tmp"))
-    hub = Hub(tmpdir)
-    print(
-        f"{len(AGENTS)} panes of {PANE_COLS}x{PANE_ROWS}, app in a {PANE_COLS * GRID_COLS}x"
-        f"{PANE_ROWS * GRID_ROWS} pty, {args.seconds:g} s per run after {args.warmup:g} s,"
-        f" {os.cpu_count()} CPUs; app: {args.app}"
-    )
-    missed: list[str] = []
+    # A private tmux socket directory, inherited by the app and every tmux call.
+    tmux_dir = tmpdir / "tmux"
+    tmux_dir.mkdir(mode=0o700)
+    os.environ["TMUX_TMPDIR"] = str(tmux_dir)
+    for name in ("TMUX", "TMUX_PANE"):
+        os.environ.pop(name, None)
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
     try:
-        for scenario in scenarios:
-            hub.load(scenario)
-            sources = ["control"] if args.no_baseline else ["control", "polling"]
-            runs = [measure(hub, s, args, tmpdir) for s in sources]
-            for run in runs:
-                run.source = "control mode" if run.source == "control" else "naive polling"
-            missed += report(scenario, runs)
+        missed = bench(args, tmpdir)
     finally:
-        hub.stop()
         shutil.rmtree(tmpdir, ignore_errors=True)
     print()
     print("all targets met" if not missed else "missed: " + "; ".join(missed))
