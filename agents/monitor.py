@@ -21,6 +21,7 @@ from missionctl.agents.hub import Hub
 from missionctl.agents.state import AgentState, resolve
 from missionctl.agents.tmux import PaneInfo
 from missionctl.mailbox import HUMAN, Mailbox
+from missionctl.proc import CommandError
 from missionctl.train.runs import MetricsTail, RunProgress
 
 
@@ -98,7 +99,6 @@ class OrgMonitor:
         self.box = mailbox or Mailbox.for_workspace(hub.ws)
         self._tails: dict[str, MetricsTail] = {}
         self._run_owner: dict[str, tuple[str, float]] = {}  # run dir -> (agent, created)
-        self._procs: dict[int, psutil.Process] = {}
         self._nvml: _Nvml | None = None
 
     # -- runs ------------------------------------------------------------------------------
@@ -131,7 +131,9 @@ class OrgMonitor:
         return tail.poll()
 
     # -- machine use ------------------------------------------------------------------------
-    def _usage(self, gpu: int | None, pane: PaneInfo | None) -> Usage:
+    def _usage(
+        self, gpu: int | None, pane: PaneInfo | None, children: dict[int, list[psutil.Process]]
+    ) -> Usage:
         if gpu is not None:
             if self._nvml is None:
                 self._nvml = _Nvml()
@@ -141,29 +143,38 @@ class OrgMonitor:
         if pane is None or pane.dead:
             return Usage()
         cpu, mem = 0.0, 0
-        try:
-            tree = [psutil.Process(pane.pid), *psutil.Process(pane.pid).children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return Usage()
-        for proc in tree:
-            cached = self._procs.get(proc.pid)
-            if cached is None or cached.create_time() != proc.create_time():
-                cached = self._procs[proc.pid] = proc
-                cached.cpu_percent(None)  # the first call only starts the clock
-            try:
-                cpu += cached.cpu_percent(None)
-                mem += cached.memory_info().rss
-            except psutil.NoSuchProcess:
-                continue
+        todo = [pane.pid]
+        while todo:
+            for proc in children.get(todo.pop(), []):
+                todo.append(proc.pid)
+                try:
+                    cpu += proc.cpu_percent(None)  # since this object's last call
+                    mem += proc.memory_info().rss
+                except psutil.NoSuchProcess:
+                    continue
         return Usage(cpu_percent=cpu, mem_bytes=mem)
+
+    def _panes(self) -> dict[str, PaneInfo]:
+        """The hub's panes by window name; empty when the hub is not running (one tmux call)."""
+        if not self.hub.tmux.socket_path().exists():
+            return {}
+        try:
+            return {p.window: p for p in self.hub.tmux.panes()}
+        except CommandError:
+            return {}
 
     # -- the snapshot -----------------------------------------------------------------------
     def poll(self, now: float | None = None) -> OrgSnapshot:
         now = time.time() if now is None else now
         hub = self.hub
-        running = hub.is_up()
-        panes = {p.window: p for p in hub.tmux.panes()} if running else {}
+        panes = self._panes()
+        running = bool(panes)
         runs = self._latest_runs()
+        # One walk of the process table per poll (not one per agent): psutil keeps
+        # the Process objects between calls, so cpu_percent measures since last poll.
+        children: dict[int, list[psutil.Process]] = {}
+        for proc in psutil.process_iter(["ppid"]):
+            children.setdefault(proc.info["ppid"], []).append(proc)
         views = []
         for spec in hub.org.agents:
             pane = panes.get(spec.name)
@@ -189,12 +200,9 @@ class OrgMonitor:
                     window_id=pane.window_id if pane else None,
                     run=self._run(spec.name, runs.get(spec.name)),
                     unread=self.box.unread_count(spec.name),
-                    usage=self._usage(spec.gpu, pane),
+                    usage=self._usage(spec.gpu, pane, children),
                 )
             )
-        live = {p.pid for p in psutil.process_iter()} if len(self._procs) > 512 else None
-        if live is not None:
-            self._procs = {pid: p for pid, p in self._procs.items() if pid in live}
         return OrgSnapshot(
             org=hub.org.name,
             structure=hub.org.structure,

@@ -308,9 +308,7 @@ class ScriptedAgent:
             self.book.problems.append(f"the runs' budgets differ: {sorted(map(str, budgets))}")
         text = plan.summary(good, self.book.problems)
         self.detail(text)
-        if self.mail(
-            "human", "result", plan.VERDICT_SUBJECT, text, runs=[r.run_id for r in good]
-        ):
+        if self.mail("human", "result", plan.VERDICT_SUBJECT, text, runs=[r.run_id for r in good]):
             self.book.reported = True
             self.say("Reported to the human. Done.", GREEN)
 

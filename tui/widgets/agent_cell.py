@@ -36,6 +36,7 @@ class AgentCell(Vertical):
         self.header = CellHeader(f" {index + 1} {agent}", classes="header state-unknown")
         self.mirror = PaneMirror(agent, classes="mirror")
         self.strip = MetricsStrip("", classes="strip")
+        self._header_text: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -54,5 +55,7 @@ class AgentCell(Vertical):
         text.append(f"GPU {view.gpu}" if view.gpu is not None else "no GPU")
         if view.unread:
             text.append(f"  ✉ {view.unread} unread", style="bold")
-        self.header.update(text)
+        if text != self._header_text:  # a second's snapshot mostly changes nothing
+            self._header_text = text
+            self.header.update(text, layout=False)  # one fixed row: no layout pass
         self.strip.show(view)

@@ -84,11 +84,15 @@ def usage_text(view: AgentView) -> Text:
 class MetricsStrip(Static):
     """One line: the run's progress, then the machine use."""
 
+    _shown: Text | None = None
+
     def show(self, view: AgentView | None) -> None:
-        if view is None:
-            self.update("")
+        line = Text("")
+        if view is not None:
+            line = run_text(view.run)
+            line.append("  ")
+            line.append_text(usage_text(view))
+        if line == self._shown:
             return
-        line = run_text(view.run)
-        line.append("  ")
-        line.append_text(usage_text(view))
-        self.update(line)
+        self._shown = line
+        self.update(line, layout=False)  # one fixed row: no layout pass
