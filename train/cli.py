@@ -75,6 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def cpu_runtime_defaults() -> None:
+    """Environment for OpenMP and MKL, set before torch loads them; a user's own settings win."""
+    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+        # OpenMP workers spin ~300k times before sleeping: on cores shared with other runs
+        # and agents that spinning cost 5-10x (cpu-tiny, 2 threads, 2 busy cores: 42 s
+        # against 8 s asleep). A short spin keeps an idle machine's speed.
+        os.environ["GOMP_SPINCOUNT"] = "10000"
+    # MKL shrinks its thread count when the machine is busy, which changes the order of
+    # its sums: a run would then not repeat exactly for its seed.
+    os.environ.setdefault("MKL_DYNAMIC", "FALSE")
+
+
 def main(argv: list[str]) -> int:
     """Train per `argv`; return the exit code (0 when the run ended ok)."""
     args = build_parser().parse_args(argv)
@@ -115,10 +127,7 @@ def main(argv: list[str]) -> int:
         )
         return 0
 
-    # Read by OpenMP when torch loads. Spinning workers that wait for a core cost up to
-    # 10x when several runs and agents share the cores (measured: cpu-tiny, 2 threads on
-    # 2 busy cores: 42-57 s spinning, 8 s sleeping); users may still choose ACTIVE.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    cpu_runtime_defaults()
     # Imported here: torch costs seconds, and every check above must be instant.
     from missionctl.train.trainer import RunInterrupted, RunRequest, train
 

@@ -57,6 +57,8 @@ class Attention(nn.Module):
         if cfg.qk_norm:
             qk = _norm(qk, "rms")
         (q, k), v = qk.unbind(dim=2), v.squeeze(2)
+        # Under autocast the norms run in float32 while v stays bfloat16; SDPA needs one dtype.
+        q, k = q.to(v.dtype), k.to(v.dtype)
         y = F.scaled_dot_product_attention(
             q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=True
         )
@@ -138,11 +140,16 @@ class GPT(nn.Module):
     def hidden(self, idx: Tensor) -> Tensor:
         """The final normalised hidden states for byte ids `idx` of shape (B, T)."""
         t = idx.size(1)
-        x = self.wte(idx)
-        if self.wpe is not None:
-            x = x + self.wpe(torch.arange(t, device=idx.device))
-        if self.config.embed_norm:
-            x = _norm(x, self.config.norm)
+        if self.wpe is None and self.config.embed_norm:
+            # Normalising the 256 rows of the table, then looking up, is the same function as
+            # normalising every looked-up vector, at a fraction of the cost.
+            x = F.embedding(idx, _norm(self.wte.weight, self.config.norm))
+        else:
+            x = self.wte(idx)
+            if self.wpe is not None:
+                x = x + self.wpe(torch.arange(t, device=idx.device))
+            if self.config.embed_norm:
+                x = _norm(x, self.config.norm)
         rotary = None if self.wpe is not None else (self.cos[:, :t], self.sin[:, :t])
         for block in self.blocks:
             x = block(x, rotary)
@@ -150,11 +157,16 @@ class GPT(nn.Module):
 
     def forward(self, idx: Tensor) -> Tensor:
         """Logits (B, T, 256) in float32, soft-capped when `logit_softcap` > 0."""
-        logits: Tensor = self.head(self.hidden(idx)).float()
+        h = self.hidden(idx)
         cap = self.config.logit_softcap
-        if cap > 0:
-            logits = cap * torch.tanh(logits / cap)
-        return logits
+        if cap <= 0:
+            logits: Tensor = self.head(h).float()
+            return logits
+        # c·tanh(z/c), with the 1/c folded into the (256 x width) head rather than applied to
+        # every logit: one pass fewer over the largest activation. tanh runs in float32.
+        bias = None if self.head.bias is None else self.head.bias / cap
+        scaled = F.linear(h, self.head.weight / cap, bias).float()
+        return cap * torch.tanh(scaled)
 
     def loss(self, idx: Tensor, targets: Tensor) -> Tensor:
         """Mean cross-entropy in nats per byte of predicting `targets` from `idx`."""

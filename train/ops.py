@@ -1,12 +1,14 @@
 """The model's element-wise ops: RMSNorm, ReLU² and rotary embeddings.
 
-On a CPU the model runs eagerly, where autograd's generic backward for these
-ops makes several passes over memory per op; the hand-written backward passes
-here make one or two, which is what lets our GPT out-run a plain GPT-2 of
-the same shape (see bench/train_throughput.py). On CUDA the plain expressions
-are used instead: torch.compile fuses them, and autocast keeps the norms in
-float32 there. `fused=False` selects the plain expressions anywhere (the
-tests check that both agree, values and gradients).
+On a CPU the model runs eagerly, where each op is a pass over memory and
+autograd's generic backward adds several more: the fused forms here (a
+hand-written backward for the norm and the activation, rotary as one complex
+multiply) make fewer passes, which keeps our GPT level with or ahead of a
+plain GPT-2 of the same shape despite its extra features (see
+bench/train_throughput.py). On CUDA the plain expressions are used instead:
+torch.compile fuses them, and autocast keeps the norms in float32 there.
+`fused=False` selects the plain expressions anywhere (the tests check that
+both agree, values and gradients).
 """
 
 from __future__ import annotations
@@ -41,37 +43,14 @@ class _ReLU2(torch.autograd.Function):
     def forward(ctx: Any, h: Tensor) -> Tensor:
         r = F.relu(h)
         ctx.save_for_backward(r)
-        return r.square()
+        return r * r
 
     @staticmethod
     def backward(ctx: Any, dy: Tensor) -> Tensor:
         (r,) = ctx.saved_tensors
         # 2·relu(h)·dy: zero wherever h <= 0, so relu's own mask is already applied.
-        dh: Tensor = (r + r).mul_(dy)
+        dh: Tensor = torch.mul(r, dy).mul_(2.0)
         return dh
-
-
-def _rotate_into(x: Tensor, cos: Tensor, sin: Tensor, sign: float) -> Tensor:
-    half = x.size(-1) // 2
-    x1, x2 = x[..., :half], x[..., half:]
-    y = torch.empty_like(x)
-    y1, y2 = y[..., :half], y[..., half:]
-    torch.mul(x1, cos, out=y1).addcmul_(x2, sin, value=sign)
-    torch.mul(x2, cos, out=y2).addcmul_(x1, sin, value=-sign)
-    return y
-
-
-class _Rotary(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx: Any, x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
-        ctx.save_for_backward(cos, sin)
-        return _rotate_into(x, cos, sin, 1.0)
-
-    @staticmethod
-    def backward(ctx: Any, dy: Tensor) -> tuple[Tensor, None, None]:
-        cos, sin = ctx.saved_tensors
-        # A rotation's gradient is the opposite rotation.
-        return _rotate_into(dy, cos, sin, -1.0), None, None
 
 
 def rms_norm(x: Tensor, fused: bool) -> Tensor:
@@ -91,10 +70,11 @@ def relu2(h: Tensor, fused: bool) -> Tensor:
 
 
 def rotate(x: Tensor, cos: Tensor, sin: Tensor, fused: bool) -> Tensor:
-    """Rotary embedding: the halves of the last dimension rotated by the angles in cos/sin."""
-    if fused:
-        out: Tensor = _Rotary.apply(x, cos, sin)  # type: ignore[no-untyped-call]
-        return out
-    half = x.size(-1) // 2
-    x1, x2 = x[..., :half], x[..., half:]
-    return torch.cat((x1 * cos + x2 * sin, x2 * cos - x1 * sin), dim=-1)
+    """Rotary embedding: each pair (x[2i], x[2i+1]) of the last dimension turned by its angle."""
+    pairs = x.reshape(*x.shape[:-1], x.size(-1) // 2, 2)
+    if fused and x.dtype in (torch.float32, torch.float64):
+        # The pairs as complex numbers: one complex multiply each way instead of six real ops.
+        turned = torch.view_as_complex(pairs) * torch.complex(cos, sin)
+        return torch.view_as_real(turned).flatten(-2)
+    even, odd = pairs.unbind(-1)
+    return torch.stack((even * cos - odd * sin, even * sin + odd * cos), dim=-1).flatten(-2)

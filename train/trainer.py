@@ -329,7 +329,7 @@ class _Run:
         cfg = self.config
         torch.manual_seed(self.request.init_seed)
         model = GPT(cfg).to(self.device)
-        optimizers = build_optimizers(model, cfg, fused=self.device.type == "cuda")
+        optimizers = build_optimizers(model, cfg)
         forward: Callable[..., torch.Tensor] = model.loss
         if self.compiled:
             forward = torch.compile(model.loss)

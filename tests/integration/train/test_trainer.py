@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import math
 from pathlib import Path
@@ -10,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from missionctl.train import flops, metrics
+from missionctl.train.config import preset
 from missionctl.train.data import TrainBatches
 from missionctl.train.runs import load_run_dir
+from missionctl.train.trainer import RunRequest, train
 from tests.integration.train.conftest import TINY, Trainer
 
 
@@ -153,3 +156,22 @@ def test_the_run_directory_holds_config_diff_and_metrics(run_tiny: Trainer) -> N
     assert start["git_commit"] is None and start["diff_hash"] is None
     info = load_run_dir(result.path)
     assert (info.status, info.init_seed, info.steps, info.preset) == ("ok", 7, 2, "cpu-tiny")
+
+
+@pytest.mark.slow
+def test_cpu_smoke_learns_well_below_the_unigram_entropy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    chosen = preset("cpu-smoke")
+    result = train(
+        RunRequest(preset=chosen.name, config=chosen.config(), budget=chosen.budget),
+        out=io.StringIO(),
+    )
+    start = _lines(result.path)[0]
+    data = start["data"]
+    assert isinstance(data, dict) and result.status == "ok" and result.final_val_bpb is not None
+    assert result.final_val_bpb < data["unigram_bpb"] - 1.5, (
+        result.final_val_bpb,
+        data["unigram_bpb"],
+    )

@@ -30,7 +30,7 @@ def test_groups_cover_every_parameter_once(optimizer: str) -> None:
         TrainConfig(depth=1, width=64, head_dim=16, seq_len=8), optimizer=optimizer, bias=True
     )
     model = GPT(config)
-    opts = build_optimizers(model, config, fused=False)
+    opts = build_optimizers(model, config)
     seen = [id(p) for opt in opts for group in opt.param_groups for p in group["params"]]
     assert sorted(seen) == sorted(id(p) for p in model.parameters())
     assert any(isinstance(o, Muon) for o in opts) == (optimizer == "muon")
@@ -43,7 +43,7 @@ def test_muon_steps_lower_the_loss() -> None:
     torch.manual_seed(0)
     config = TrainConfig(depth=1, width=64, head_dim=16, seq_len=16, optimizer="muon", lr=1e-2)
     model = GPT(config)
-    opts = build_optimizers(model, config, fused=False)
+    opts = build_optimizers(model, config)
     idx = torch.randint(0, 256, (4, 16))
     first = model.loss(idx, idx).item()
     for _ in range(10):
