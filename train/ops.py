@@ -1,4 +1,4 @@
-"""The model's element-wise ops: RMSNorm, ReLU² and rotary embeddings.
+"""The model's element-wise ops: RMSNorm, ReLU², rotary embeddings and the logit softcap.
 
 On a CPU the model runs eagerly, where each op is a pass over memory and
 autograd's generic backward adds several more: the fused forms here (a
@@ -51,6 +51,30 @@ class _ReLU2(torch.autograd.Function):
         # 2·relu(h)·dy: zero wherever h <= 0, so relu's own mask is already applied.
         dh: Tensor = torch.mul(r, dy).mul_(2.0)
         return dh
+
+
+class _Softcap(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, u: Tensor, cap: float) -> Tensor:
+        y = torch.tanh(u).mul_(cap)
+        ctx.save_for_backward(y)
+        ctx.cap = cap
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, dy: Tensor) -> tuple[Tensor, None]:
+        (y,) = ctx.saved_tensors
+        # d(c·tanh u)/du = c - y²/c.
+        du: Tensor = torch.mul(y, y).mul_(-1.0 / ctx.cap).add_(ctx.cap).mul_(dy)
+        return du, None
+
+
+def softcap(u: Tensor, cap: float, fused: bool) -> Tensor:
+    """cap·tanh(u): logits already divided by `cap`, capped to (-cap, cap)."""
+    if fused:
+        out: Tensor = _Softcap.apply(u, cap)  # type: ignore[no-untyped-call]
+        return out
+    return cap * torch.tanh(u)
 
 
 def rms_norm(x: Tensor, fused: bool) -> Tensor:

@@ -124,3 +124,16 @@ def test_rotary_rotates_by_position() -> None:
         pair = lambda t: t[..., 0::2] ** 2 + t[..., 1::2] ** 2  # noqa: E731
         torch.testing.assert_close(pair(y), pair(x))
         assert not torch.allclose(y[:, 1:], x[:, 1:])
+
+
+def test_softcap_op_matches_its_formula_and_gradient() -> None:
+    torch.manual_seed(0)
+    u = torch.randn(4, 7, dtype=torch.float64, requires_grad=True) * 3
+    fused, plain = ops.softcap(u, 15.0, fused=True), ops.softcap(u, 15.0, fused=False)
+    torch.testing.assert_close(fused, plain)
+    grad = torch.randn_like(fused)
+    torch.testing.assert_close(
+        torch.autograd.grad(fused, u, grad)[0], torch.autograd.grad(plain, u, grad)[0]
+    )
+    leaf = u.detach().requires_grad_()
+    assert torch.autograd.gradcheck(lambda t: ops.softcap(t, 15.0, fused=True), (leaf,))
