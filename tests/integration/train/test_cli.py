@@ -210,3 +210,21 @@ def test_a_run_in_a_workspace_is_recorded_there_for_its_agent(workspace: Path) -
     assert "+an uncommitted idea" in (info.path / "diff.patch").read_text()
     # Two slots on the org file: each run gets half the cores.
     assert start.threads == max(1, len(os.sched_getaffinity(0)) // 2)
+
+
+def test_stopping_a_queued_run_leaves_nothing_behind(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    held = take_slot(root, 1)
+    proc = start_trainer(tmp_path, "--budget", "steps=3", env={"MISSIONCTL_MAX_RUNS": "1"})
+    lines = Lines(proc)
+    try:
+        assert (lines.next() or "").startswith("run local-")
+        assert lines.next() == "waiting for a run slot (1 of 1 busy)"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=DEADLINE) == 143
+    finally:
+        held.release()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.stderr is not None and "while waiting for a run slot" in proc.stderr.read()
+    assert [p.name for p in root.iterdir()] == [".slots"]
