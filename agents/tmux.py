@@ -6,9 +6,12 @@ an error that names the command. Tests inspect the same server through libtmux.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +77,15 @@ class PaneInfo:
         if self.dead_signal is not None:
             return 128 + self.dead_signal
         return None
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return False
+    return stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3] == b"Z"
 
 
 def check_tmux() -> str:
@@ -150,9 +162,24 @@ class Tmux:
         fields = [
             "#{window_name}", "#{window_id}", "#{pane_id}", "#{pane_pid}", "#{pane_dead}",
             "#{pane_dead_status}", "#{pane_dead_signal}", "#{pane_width}", "#{pane_height}",
-            "#{pane_current_command}",
+            "#{pane_current_command}", "#{pid}",
         ]  # fmt: skip
-        out = self.run("list-panes", "-s", "-t", f"={session}", "-F", _FIELD_SEP.join(fields))
+        for attempt in range(20):
+            out = self.run("list-panes", "-s", "-t", f"={session}", "-F", _FIELD_SEP.join(fields))
+            unreaped = [
+                parts for parts in (line.split(_FIELD_SEP) for line in out.splitlines())
+                if len(parts) == len(fields) and parts[4] == "1" and not (parts[5] or parts[6])
+                and _is_zombie(int(parts[3] or 0))
+            ]  # fmt: skip
+            if not unreaped:
+                break
+            # tmux 3.3 can miss the SIGCHLD of a pane whose process dies while its
+            # children are being signalled: the process stays a zombie and the pane
+            # never learns its exit status. Another SIGCHLD makes tmux look again.
+            if attempt == 0:
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(unreaped[0][-1]), signal.SIGCHLD)
+            time.sleep(0.01)
         panes = []
         seen: set[str] = set()
         for line in out.splitlines():

@@ -136,11 +136,13 @@ def run(agent: str) -> int:
         signal.signal(sig, signal.SIG_IGN)
 
     def forward(signum: int, _frame: object) -> None:
-        try:
-            child.send_signal(signum)
-            child.send_signal(signal.SIGCONT)  # a paused agent must see it
-        except ProcessLookupError:
-            pass
+        # os.kill, not Popen.send_signal: that polls, and a poll here would reap the
+        # agent behind _wait_reaping's back and lose its exit code.
+        for sig in (signum, signal.SIGCONT):  # a paused agent must see it
+            try:
+                os.kill(child.pid, sig)
+            except ProcessLookupError:
+                pass
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGHUP, forward)

@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "list, create, diff, merge and clean the agents' git worktrees",
     ),
     "mail": ("missionctl.mailbox.cli:main", "send, list and read mail between agents and people"),
+    "train": ("missionctl.train.cli:main", "train the GPT and record the run (see --help)"),
+    "runs": ("missionctl.train.runs_cli:main", "list and show training runs"),
     "standup": ("missionctl.agents.cli:standup", "ask every agent for a standup now"),
     "hook": ("missionctl.agents.hook_cli:main", "record an agent's hook event (agents call this)"),
     "supervise": ("missionctl.agents.supervisor:main", "run the org's supervisor (window 0)"),
