@@ -23,6 +23,8 @@ def main(argv: list[str]) -> int:
     )
     ap.add_argument("--after", type=float, default=10.0, metavar="SECONDS")
     args = ap.parse_args(argv)
+    if not sys.stdout.isatty():
+        raise UserError("the app needs a terminal; run `missionctl status` for a plain view")
     ws = workspace.find()
     org = Org(ws)
     if not org.is_up() and not args.no_start:
@@ -34,26 +36,29 @@ def main(argv: list[str]) -> int:
             answer = input(f"The org {org.name!r} is not running. Start it now? [Y/n] ")
             if answer.strip().lower() not in ("", "y", "yes"):
                 print(
-                    "Not started. `missionctl up` starts it; `missionctl --no-start` just watches."
+                    "Not started: `missionctl up` starts it, `missionctl app --no-start` watches."
                 )
                 return 0
         for name, what in org.up():
             print(f"{name}: {what}")
-    if not sys.stdout.isatty():
-        raise UserError("the app needs a terminal; run `missionctl status` for a plain view")
+    _run_app(org, args.screenshot, args.after)
+    return 0
+
+
+def _run_app(org: Org, screenshot: Path | None = None, after: float = 10.0) -> None:
+    """Run the grid until the user quits (or, with `screenshot`, save one and quit)."""
     from missionctl.tui.app import MissionControlApp
 
     app = MissionControlApp(org)
-    if args.screenshot:
-        shot: Path = args.screenshot
+    if screenshot is not None:
+        shot = screenshot
 
         def save() -> None:
             app.save_screenshot(shot.name, str(shot.parent.resolve()))
             app.exit(None, 0, f"saved {shot}; the org keeps running")
 
-        app.call_later(lambda: app.set_timer(args.after, save))
+        app.call_later(lambda: app.set_timer(after, save))
     app.run()
-    return 0
 
 
 def demo(argv: list[str]) -> int:
@@ -81,6 +86,8 @@ def demo(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     from missionctl.agents import demo as demo_org
 
+    if not args.no_app and not sys.stdout.isatty():
+        raise UserError("the app needs a terminal; use `missionctl demo --no-app` without one")
     _check_plan(args.preset, args.seeds)
     ws, made = demo_org.make_workspace(
         Path(args.path), researchers=args.researchers, preset=args.preset, seeds=args.seeds
@@ -98,11 +105,7 @@ def demo(argv: list[str]) -> int:
             message = demo_org.wait_for_verdict(ws, args.wait)
             print(f"\nverdict from {message.sender}:\n{message.body}")
         return 0
-    if not sys.stdout.isatty():
-        raise UserError("the app needs a terminal; use `missionctl demo --no-app` without one")
-    from missionctl.tui.app import MissionControlApp
-
-    MissionControlApp(org).run()
+    _run_app(org)
     return 0
 
 
