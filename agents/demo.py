@@ -90,6 +90,8 @@ def make_workspace(
         if org_file.read_text(encoding="utf-8").startswith(MARKER):
             return Workspace(path), False
         raise UserError(f"{path} is a missionctl workspace but not a demo one; pick another PATH")
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{path} is a file; give `missionctl demo` a new folder")
     if path.exists() and any(path.iterdir()):
         raise UserError(f"{path} exists and is not empty; give `missionctl demo` a new PATH")
     if not 1 <= researchers <= 16:

@@ -29,12 +29,12 @@ KINDS = ("note", "task", "result", "claim", "standup")
 MAX_BODY_BYTES = 256 * 1024
 MAX_SUBJECT_CHARS = 200
 ID_LENGTH = 26
-ID_RE = re.compile(r"^[0-9a-hjkmnp-tv-z]{26}$")
+ID_RE = re.compile(r"^[0-9a-hjkmnp-tv-z]{26}\Z")
 # What a person may type instead of the whole id: its start or end (`mail read 7tm94q`).
-ID_PART_RE = re.compile(r"^[0-9a-hjkmnp-tv-z]{1,26}$")
+ID_PART_RE = re.compile(r"^[0-9a-hjkmnp-tv-z]{1,26}\Z")
 # Run and experiment ids come from the trainer and the ledger; this keeps them to
 # one safe token without tying the mailbox to their exact format.
-REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
+REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}\Z")
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 

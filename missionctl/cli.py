@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"missionctl: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, EOFError):  # Ctrl-C, or Ctrl-D at a question
         print("missionctl: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
@@ -99,3 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        # A path the user gave that is not what it must be (a file, not a folder...).
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"missionctl: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2

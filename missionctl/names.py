@@ -10,7 +10,7 @@ import re
 
 # A leading letter keeps names from being read as tmux window indexes, git
 # options or CLI flags; the rest keeps them safe as branch, window and folder names.
-NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,23}\Z")  # \Z: "$" would let "r1\n" through
 NAME_RULE = "1-24 characters of a-z, 0-9 and '-', starting with a letter (e.g. \"r1\")"
 
 ENV_WORKSPACE = "MISSIONCTL_WORKSPACE"

@@ -29,10 +29,12 @@ _STANDUP_KEYS = {"every"}
 _AGENT_KEYS = {"name", "role", "provider", "gpu"}
 _PROVIDER_KEYS = {"command", "env", "submit_delay", "model", "base_url"}
 _RUNS_KEYS = {"max_concurrent"}
-_DURATION_RE = re.compile(r"^(?:\d+(?:\.\d+)?[smhd])+$")
+_DURATION_RE = re.compile(r"^(?:\d+(?:\.\d+)?[smhd])+\Z")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_BRANCH_RE = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)(?!.*@\{)(?!.*\.lock$)[A-Za-z0-9._/-]+(?<![/.])$")
+_BRANCH_RE = re.compile(
+    r"^(?!/)(?!.*//)(?!.*\.\.)(?!.*@\{)(?!.*\.lock$)[A-Za-z0-9._/-]+(?<![/.])\Z"
+)
 
 
 @dataclass(frozen=True)
@@ -279,6 +281,14 @@ def loads(text: str, path: Path = Path("org/org.toml")) -> OrgSpec:
     seen_names: dict[str, int] = {}
     gpus: dict[int, str] = {}
     for i, raw in enumerate(raw_agents):
+        if not isinstance(raw, dict):
+            raise check.fail(
+                "agent",
+                None,
+                f"{raw!r} is not an agent table",
+                'write `[[agent]]` then `name = "r1"`',
+                i,
+            )
         check.unknown_keys("agent", raw, _AGENT_KEYS, i)
         agent_name = check.string("agent", raw, "name", index=i)
         if agent_name in RESERVED_NAMES:

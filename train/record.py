@@ -32,7 +32,7 @@ from typing import IO, Any
 from missionctl import proc, workspace
 from missionctl.errors import UserError
 
-RUN_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}\Z")
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
 DIFF_FILE = "diff.patch"

@@ -389,8 +389,8 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m missionctl.agents.scripted AGENT", file=sys.stderr)
         return 2
-    ws = workspace_mod.find()
     try:
+        ws = workspace_mod.find()
         agent = ScriptedAgent(argv[0], ws, ws.load_org())
         return agent.loop()
     except UserError as exc:
