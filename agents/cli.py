@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -135,8 +136,13 @@ def attach(argv: list[str]) -> int:
     hub, agent = _one_agent("attach", "Take over an agent's terminal (C-] comes back).", argv)
     if not sys.stdin.isatty():
         raise UserError("attach needs a terminal; run it from an interactive shell")
-    old_size = hub.begin_takeover(agent)
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+
+    def hung_up(_signum: int, _frame: object) -> None:
+        raise SystemExit(129)  # the terminal closed: still give the window back
+
+    signal.signal(signal.SIGHUP, hung_up)
+    old_size = hub.begin_takeover(agent)
     try:
         # Interactive and as long as the user likes: no timeout on purpose.
         subprocess.run(hub.takeover_argv(agent), env=env, check=False)

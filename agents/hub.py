@@ -123,16 +123,18 @@ class Hub:
                 report.append((SUPERVISOR_WINDOW, "restarted"))
             else:
                 report.append((SUPERVISOR_WINDOW, "already running"))
-        for index, spec in enumerate(specs, start=1):
+        for spec in specs:
             pane = panes.get(spec.name)
             if pane is None:
                 self.states.forget(spec.name)
-                self.tmux.run_many([
-                    ["new-window", "-d", "-t", f"={SESSION}:{index}", "-n", spec.name,
-                     "-c", str(self.ws.worktree(spec.name)), *self._env_args(spec),
-                     "--", *self._wrapper_argv(spec)],
-                    ["set-option", "-w", "-t", f"={SESSION}:{index}", "window-size", "manual"],
-                ])  # fmt: skip
+                # The next free index: an agent added to org.toml later must not collide
+                # with a running window; windows are found by name, not index.
+                window_id = self.tmux.run(
+                    "new-window", "-d", "-P", "-F", "#{window_id}", "-t", f"={SESSION}:",
+                    "-n", spec.name, "-c", str(self.ws.worktree(spec.name)),
+                    *self._env_args(spec), "--", *self._wrapper_argv(spec),
+                ).strip()  # fmt: skip
+                self.tmux.run("set-option", "-w", "-t", window_id, "window-size", "manual")
                 report.append((spec.name, "started"))
             elif pane.dead:
                 report.append((spec.name, f"exited({pane.exit_code}); restart it with"
@@ -145,19 +147,21 @@ class Hub:
         return report
 
     def down(self, grace: float = 5.0) -> list[str]:
-        """Stop every agent (TERM, then KILL after `grace`), the supervisor and the server."""
+        """Stop every agent (TERM, then KILL after `grace`), the supervisor and the server.
+
+        All trees are signalled at once and share one grace period: agents that
+        ignore TERM cost `grace` once, not once each.
+        """
         if not self.tmux.server_running():
             return []
-        stopped = []
         panes = self.tmux.panes() if self.is_up() else []
+        live = [p for p in panes if not p.dead]
+        proctree.terminate_many([p.pid for p in live], grace=grace)
         for pane in panes:
-            if not pane.dead:
-                proctree.terminate(pane.pid, grace=grace)
-                stopped.append(pane.window)
             if pane.window != SUPERVISOR_WINDOW:
                 self.states.clear_paused(pane.window)
         self.tmux.run("kill-server", check=False)
-        return stopped
+        return [p.window for p in live]
 
     # -- one agent ------------------------------------------------------------------
     def _pane(self, agent: str) -> PaneInfo:
@@ -186,7 +190,7 @@ class Hub:
         pane = self._pane(agent)
         if self.states.paused_since(agent) is None:
             raise UserError(f"{agent} is not paused")
-        proctree.thaw(pane.pid)
+        proctree.thaw(pane.pid, self.states.paused_pids(agent))
         self.states.clear_paused(agent)
 
     def kill(self, agent: str, grace: float = 5.0) -> list[int]:
@@ -202,13 +206,16 @@ class Hub:
         """Respawn the agent in the same window and worktree."""
         pane = self._pane(agent)
         spec = self.org.agent(agent)
-        if not pane.dead:
-            proctree.terminate(pane.pid, grace=grace)
+        # Everything that can fail comes first: a restart that cannot start again
+        # must not have killed the agent.
         provider = provider_for(spec.provider)
         ctx = self._context(spec)
         provider.check(ctx)
         AgentWorktrees(self.ws, self.org).create(agent)
         provider.prepare(ctx)
+        ctx.first_message()
+        if not pane.dead:
+            proctree.terminate(pane.pid, grace=grace)
         self.states.forget(agent)
         self._respawn(pane.pane_id, self.ws.worktree(agent), spec, self._wrapper_argv(spec))
 

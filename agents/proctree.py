@@ -33,7 +33,12 @@ def _signal(proc: psutil.Process, sig: int) -> bool:
 
 
 def freeze(root_pid: int, timeout: float = 5.0) -> list[int]:
-    """SIGSTOP every descendant of `root_pid`; return their pids once all are stopped."""
+    """SIGSTOP every descendant of `root_pid`; return their pids once all are stopped.
+
+    Parents first, and each one is seen stopped before its children are stopped:
+    a shell still running when its foreground job stops would report the job as
+    "Stopped" and carry on without it.
+    """
     stopped: dict[int, psutil.Process] = {}
     deadline = time.monotonic() + timeout
     while True:
@@ -41,12 +46,19 @@ def freeze(root_pid: int, timeout: float = 5.0) -> list[int]:
         for proc in fresh:  # parents first: a stopped parent forks no more
             if _signal(proc, signal.SIGSTOP):
                 stopped[proc.pid] = proc
+                _wait_stopped(proc, deadline)
         running = [p for p in stopped.values() if _is_running(p)]
         if not fresh and not running:
             return sorted(stopped)
         if time.monotonic() > deadline:
             return sorted(stopped)
         time.sleep(0.01)
+
+
+def _wait_stopped(proc: psutil.Process, deadline: float) -> None:
+    """SIGSTOP is delivered asynchronously: wait until the process is really stopped."""
+    while _is_running(proc) and time.monotonic() < deadline:
+        time.sleep(0.001)
 
 
 def _is_running(proc: psutil.Process) -> bool:
@@ -61,9 +73,13 @@ def _is_running(proc: psutil.Process) -> bool:
 
 
 def thaw(root_pid: int, extra_pids: list[int] | None = None) -> None:
-    """SIGCONT every descendant of `root_pid` (and `extra_pids`, stopped earlier)."""
+    """SIGCONT every descendant of `root_pid` (and `extra_pids`, stopped earlier).
+
+    Children first: a shell woken before its foreground job sees the job still
+    stopped, reports "Stopped" and moves on, leaving the job in the background.
+    """
     seen = set()
-    for proc in descendants(root_pid):
+    for proc in reversed(descendants(root_pid)):
         seen.add(proc.pid)
         _signal(proc, signal.SIGCONT)
     for pid in extra_pids or []:
@@ -100,12 +116,21 @@ def terminate(root_pid: int, grace: float = 5.0, include_root: bool = True) -> l
     The tree is listed before anything is signalled: once the root dies its
     descendants are re-parented and no longer found below it.
     """
-    procs = descendants(root_pid)
-    if include_root:
-        try:
-            procs.insert(0, psutil.Process(root_pid))
-        except psutil.NoSuchProcess:
-            pass
+    return terminate_many([root_pid], grace, include_root)
+
+
+def terminate_many(
+    root_pids: list[int], grace: float = 5.0, include_root: bool = True
+) -> list[int]:
+    """`terminate` for several trees at once, sharing one grace period."""
+    procs: list[psutil.Process] = []
+    for root_pid in root_pids:
+        procs += descendants(root_pid)
+        if include_root:
+            try:
+                procs.append(psutil.Process(root_pid))
+            except psutil.NoSuchProcess:
+                pass
     for proc in procs:
         _signal(proc, signal.SIGTERM)
         # Interactive shells ignore TERM but not HUP: the terminal is going away.

@@ -203,6 +203,14 @@ class StateStore:
         with contextlib.suppress(FileNotFoundError):
             self._path(agent, ".paused").unlink()
 
+    def paused_pids(self, agent: str) -> list[int]:
+        """The processes pause stopped (some may have left the tree since)."""
+        try:
+            data = json.loads(self._path(agent, ".paused").read_text(encoding="utf-8"))
+            return [int(p) for p in data.get("pids", [])]
+        except (FileNotFoundError, ValueError, TypeError):
+            return []
+
     def paused_since(self, agent: str) -> float | None:
         try:
             data = json.loads(self._path(agent, ".paused").read_text(encoding="utf-8"))
@@ -212,16 +220,36 @@ class StateStore:
 
     # -- takeover marker: a person is typing in the agent's terminal ----------------
     def set_taken_over(self, agent: str, on: bool) -> None:
+        """Mark (or unmark) that this process has given the agent's terminal to a person."""
         path = self._path(agent, ".takeover")
         if on:
             self.dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(str(time.time()))
+            _write_atomic(path, json.dumps({"pid": os.getpid(), "ts": time.time()}))
         else:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 
     def taken_over(self, agent: str) -> bool:
-        return self._path(agent, ".takeover").exists()
+        """Whether a person has the agent's terminal now. A marker whose owner died
+        (the app killed, the terminal closed) is stale and removed."""
+        path = self._path(agent, ".takeover")
+        try:
+            owner = int(json.loads(path.read_text(encoding="utf-8"))["pid"])
+        except FileNotFoundError:
+            return False
+        except (ValueError, KeyError, TypeError):
+            owner = 0
+        try:
+            if owner > 0:
+                os.kill(owner, 0)
+                return True
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            return True  # alive, someone else's
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        return False
 
     # -- the wrapper's record -----------------------------------------------------
     def set_proc(self, record: ProcRecord) -> None:
@@ -245,11 +273,14 @@ def resolve(
     screen_guess: str | None = None,
     started_at: float | None = None,
     now: float | None = None,
+    hooks_report_work: bool = True,
 ) -> AgentState:
     """The state to show, from the hook record and what tmux and the screen say.
 
     Precedence: exited (tmux says the pane is dead) > paused > hook state (idle
-    debounced by IDLE_QUIET_S) > screen heuristics > starting/unknown.
+    debounced by IDLE_QUIET_S) > screen heuristics > starting/unknown. For agents
+    whose hooks never report work (`hooks_report_work=False`, Codex), a screen that
+    shows work or a question wins over an idle hook.
     """
     now = time.time() if now is None else now
     if dead:
@@ -261,6 +292,9 @@ def resolve(
     if hook is not None and started_at is not None and hook.ts < started_at - 1.0:
         hook = None
     if hook is not None:
+        if not hooks_report_work and hook.state == IDLE and screen_guess in (WORKING, NEEDS_YOU):
+            # Codex says only when a turn ends: past that, the screen knows better.
+            return AgentState(screen_guess, since=hook.ts)
         if hook.state == IDLE and now - hook.ts < IDLE_QUIET_S:
             previous = hook.previous if hook.previous != IDLE else WORKING
             return AgentState(previous, since=hook.ts, detail=hook.detail)

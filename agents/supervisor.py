@@ -19,6 +19,7 @@ from missionctl import workspace as workspace_mod
 from missionctl.agents.delivery import NoticeBook
 from missionctl.agents.hub import Hub
 from missionctl.agents.providers import provider_for
+from missionctl.agents.screen import guess_state
 from missionctl.agents.state import resolve
 from missionctl.agents.tmux import PaneInfo
 from missionctl.cliargs import parser
@@ -63,6 +64,12 @@ class Supervisor:
         self.box = Mailbox.for_workspace(self.ws)
         self.books = {a.name: NoticeBook.load(self.ws.state_dir, a.name) for a in hub.org.agents}
         self.providers = {a.name: provider_for(a.provider) for a in hub.org.agents}
+        # org.toml's submit_delay wins over the provider's own.
+        self.delays = {
+            a.name: hub.org.provider_settings(a.provider).submit_delay
+            or self.providers[a.name].submit_delay
+            for a in hub.org.agents
+        }
         self.last_state: dict[str, str] = {}
         self.log = log
         self.wake = threading.Event()
@@ -94,13 +101,19 @@ class Supervisor:
 
     def _state(self, agent: str, pane: PaneInfo, now: float) -> str:
         proc = self.hub.states.proc(agent)
+        provider = self.providers[agent]
+        guess = None
+        if not provider.reports_work and not pane.dead:
+            guess = guess_state(provider.name, self.hub.tmux.capture(pane.pane_id))
         return resolve(
             self.hub.states.hook(agent),
             paused_since=self.hub.states.paused_since(agent),
             dead=pane.dead,
             dead_status=pane.exit_code,
+            screen_guess=guess,
             started_at=proc.started_at if proc else None,
             now=now,
+            hooks_report_work=provider.reports_work,
         ).name
 
     def _deliver(self, agent: str, pane: PaneInfo, state: str, now: float) -> None:
@@ -124,7 +137,7 @@ class Supervisor:
         notice = book.next_notice(state, unread)
         if notice is not None:
             ids, text = notice
-            self._type(pane, provider.notice_prefix + text, provider.submit_delay)
+            self._type(pane, provider.notice_prefix + text, self.delays[agent])
             book.sent(ids, text, time.time())
             self.log(f"{agent}: told of {len(ids)} new message(s)")
             changed = True

@@ -209,8 +209,14 @@ class AgentWorktrees:
         )  # fmt: skip
         if result.returncode != 0:
             conflicted = self._git("diff", "--name-only", "--diff-filter=U").split()
+            if not conflicted:  # git refused before merging anything: say why, in its words
+                reason = (result.stderr or result.stdout).strip().splitlines()
+                raise UserError(
+                    f"git could not merge {branch!r} into {base!r}:"
+                    f" {reason[-1] if reason else f'exit code {result.returncode}'}"
+                )
             self._git("merge", "--abort", check=False)
-            files = ", ".join(conflicted) or "(see `git merge` output)"
+            files = ", ".join(conflicted)
             raise UserError(
                 f"merging {branch!r} into {base!r} conflicts in {files}; the merge was aborted"
                 f" and both branches are unchanged: rebase {branch!r} onto {base!r} in"

@@ -86,6 +86,8 @@ class Provider(Protocol):
     notice_prefix: str
     # Whether the agent reports the text of each prompt it accepts (confirms notices).
     has_prompt_hook: bool
+    # Whether its hooks say when it starts working; if not, the screen has to.
+    reports_work: bool
 
     def check(self, ctx: LaunchContext) -> None:
         """Raise `UserError` if the agent cannot be started (e.g. a missing binary)."""

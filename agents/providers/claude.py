@@ -17,6 +17,7 @@ class Claude:
     name = "claude"
     submit_delay = 0.3
     notice_prefix = ""
+    reports_work = True  # PreToolUse/UserPromptSubmit report work
     has_prompt_hook = True  # UserPromptSubmit carries the prompt text
     package = "@anthropic-ai/claude-code"
 

@@ -15,6 +15,7 @@ class Codex:
     name = "codex"
     submit_delay = 0.5
     notice_prefix = ""
+    reports_work = False  # notify reports finished turns only
     has_prompt_hook = False  # notify reports finished turns only
     package = "@openai/codex"
 

@@ -11,6 +11,7 @@ class Scripted:
     name = "scripted"
     submit_delay = 0.1
     notice_prefix = ""
+    reports_work = True  # it calls `missionctl hook working`
     has_prompt_hook = True  # reports each typed line as UserPromptSubmit
 
     def check(self, ctx: LaunchContext) -> None:

@@ -25,6 +25,7 @@ class Shell:
     submit_delay = 0.05
     # A notice typed into bash must never run: it goes in as a comment.
     notice_prefix = "# "
+    reports_work = True  # PS0 reports each command
     has_prompt_hook = False
 
     def check(self, ctx: LaunchContext) -> None:

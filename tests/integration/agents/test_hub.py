@@ -271,3 +271,45 @@ def test_hub_verbs_on_an_unknown_or_stopped_agent(hub_factory: HubFactory) -> No
     hub.up()
     with pytest.raises(UserError, match="unknown agent"):
         hub.restart("../../etc")
+
+
+def test_pause_and_resume_leave_a_shell_job_in_the_foreground(hub_factory: HubFactory) -> None:
+    hub = hub_factory(shell_agents(1))
+    hub.up()
+    wait_for(lambda: "a1$" in hub.tmux.capture("=hub:a1"), message="the prompt")
+    hub.tmux.run("send-keys", "-t", "=hub:a1", "sleep 30; echo JOB-DONE", "Enter")
+    pane = {p.window: p for p in hub.tmux.panes()}["a1"]
+    sleeper = wait_for(lambda: next((p for p in proctree.descendants(pane.pid)
+                                     if _safe_name(p) == "sleep"), None))  # fmt: skip
+    for _ in range(3):
+        hub.pause("a1")
+        hub.resume("a1")
+    # Woken children first, bash still waits for its job: no "Stopped", no early echo.
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:  # an observation window, not a synchronisation
+        screen = hub.tmux.capture("=hub:a1")
+        assert "Stopped" not in screen
+        assert "JOB-DONE" not in [line.strip() for line in screen.splitlines()]  # not echoed yet
+        time.sleep(0.1)
+    assert sleeper.status() != psutil.STATUS_STOPPED
+
+
+def test_up_after_an_agent_is_added_to_the_org_starts_just_that_one(
+    hub_factory: HubFactory,
+) -> None:
+    hub = hub_factory(shell_agents(2))
+    hub.up()
+    before = {p.window: p.pid for p in hub.tmux.panes()}
+    # A new agent inserted first in org.toml: its window must not collide with a running one.
+    hub2 = hub_factory('[[agent]]\nname = "a0"\nprovider = "shell"\n\n' + shell_agents(2))
+    report = dict(hub2.up())
+    assert report["a0"] == "started" and report["a1"] == report["a2"] == "already running"
+    after = {p.window: p.pid for p in hub2.tmux.panes()}
+    assert {k: after[k] for k in before} == before and "a0" in after
+
+
+def _safe_name(proc: psutil.Process) -> str:
+    try:
+        return proc.name()
+    except psutil.Error:
+        return ""

@@ -100,3 +100,33 @@ def test_pause_and_takeover_markers(tmp_path: Path) -> None:
     assert store.paused_since("r1") is not None and store.taken_over("r1")
     store.forget("r1")
     assert store.paused_since("r1") is None and not store.taken_over("r1")
+
+
+def test_a_takeover_marker_of_a_dead_owner_is_stale(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    store = StateStore(tmp_path)
+    store.set_taken_over("r1", True)
+    assert store.taken_over("r1")  # this process owns it and is alive
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    (tmp_path / "r1.takeover").write_text(json.dumps({"pid": int(dead), "ts": 0}))
+    assert not store.taken_over("r1")
+    assert not (tmp_path / "r1.takeover").exists()
+
+
+def test_a_screen_showing_work_beats_codex_idle_hook(tmp_path: Path) -> None:
+    store = StateStore(tmp_path)
+    store.record("r5", "codex-notify", {"type": "agent-turn-complete"}, now=10.0)
+    hook = store.hook("r5")
+    kw = {"paused_since": None, "dead": False, "dead_status": None, "now": 60.0}
+    # Codex reports only finished turns: the screen decides whether it works again.
+    assert resolve(hook, screen_guess="working", hooks_report_work=False, **kw).name == "working"
+    assert (
+        resolve(hook, screen_guess="needs-you", hooks_report_work=False, **kw).name == "needs-you"
+    )
+    assert resolve(hook, screen_guess="idle", hooks_report_work=False, **kw).name == "idle"
+    # Agents whose hooks do report work are believed over the screen.
+    assert resolve(hook, screen_guess="working", hooks_report_work=True, **kw).name == "idle"
