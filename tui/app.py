@@ -87,18 +87,28 @@ class MissionControlApp(App[None]):
 
     @work(thread=True, group="mail")
     def load_mail(self) -> None:
-        for message in self.backend.recent_mail():
-            self.post_message(MailArrived(message.to, message))
-
         def arrived(recipient: str, message: Message) -> None:
             self.post_message(MailArrived(recipient, message))
 
-        self._stop_mail = self.backend.watch_mail(arrived)
+        # Watch first, then load the history: the feed shows each id once, so mail
+        # landing in between is neither lost nor doubled.
+        stop = self.backend.watch_mail(arrived)
+        self._stop_mail = stop
+        if self._stop.is_set():  # the app quit while the watcher was starting
+            stop()
+            return
+        for message in self.backend.recent_mail():
+            self.post_message(MailArrived(message.to, message))
 
     def on_mail_arrived(self, message: MailArrived) -> None:
         added = self.grid.query_one("#feed", MailFeed).add(message.mail)
         if added and message.recipient == "human" and message.mail.kind != "note":
-            self.notify(f"{message.mail.sender}: {message.mail.headline}", title="Mail for you")
+            # Mail text is other agents' words: never Textual markup.
+            self.notify(
+                f"{message.mail.sender}: {message.mail.headline}",
+                title="Mail for you",
+                markup=False,
+            )
 
     # -- what the grid asks for -------------------------------------------------------------
     def select_agent(self, agent: str) -> None:
@@ -115,20 +125,23 @@ class MissionControlApp(App[None]):
 
     def take_over(self, agent: str) -> None:
         """Give the terminal to the agent (tmux attach) until C-] comes back."""
+        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+        size: tuple[int, int] | None = None
         try:
             size = self.backend.begin_takeover(agent)
             argv = self.backend.takeover_argv(agent)
-        except UserError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
-        try:
             with self.suspend():
                 # Blocking on purpose: the terminal is the agent's until C-]. The
                 # control client is paused by tmux meanwhile and recaptures after.
                 subprocess.run(argv, env=env, check=False)
+        except UserError as exc:
+            self.notify(str(exc), severity="error", markup=False)
         finally:
-            self.backend.end_takeover(agent, size)
+            if size is not None:
+                try:
+                    self.backend.end_takeover(agent, size)
+                except UserError as exc:  # the hub went away meanwhile: the banner says so
+                    self.notify(str(exc), severity="error", markup=False)
         self.grid.resize_windows(force=True)
         self.source.refresh()
 
@@ -165,9 +178,9 @@ class MissionControlApp(App[None]):
 
     def on_action_done(self, message: ActionDone) -> None:
         if message.error:
-            self.notify(message.error, severity="error")
+            self.notify(message.error, severity="error", markup=False)
         else:
-            self.notify(message.what)
+            self.notify(message.what, markup=False)
             self.source.refresh()
 
     def confirm_then(self, question: str, verb: str, agent: str | None) -> None:

@@ -41,11 +41,10 @@ def main(argv: list[str]) -> int:
                 return 0
         for name, what in org.up():
             print(f"{name}: {what}")
-    _run_app(org, args.screenshot, args.after)
-    return 0
+    return _run_app(org, args.screenshot, args.after)
 
 
-def _run_app(org: Org, screenshot: Path | None = None, after: float = 10.0) -> None:
+def _run_app(org: Org, screenshot: Path | None = None, after: float = 10.0) -> int:
     """Run the grid until the user quits (or, with `screenshot`, save one and quit)."""
     from missionctl.tui.app import MissionControlApp
 
@@ -59,6 +58,7 @@ def _run_app(org: Org, screenshot: Path | None = None, after: float = 10.0) -> N
 
         app.call_later(lambda: app.set_timer(after, save))
     app.run()
+    return app.return_code or 0
 
 
 def demo(argv: list[str]) -> int:
@@ -105,8 +105,7 @@ def demo(argv: list[str]) -> int:
             message = demo_org.wait_for_verdict(ws, args.wait)
             print(f"\nverdict from {message.sender}:\n{message.body}")
         return 0
-    _run_app(org)
-    return 0
+    return _run_app(org)
 
 
 def _check_plan(preset: str, seeds: str) -> None:
