@@ -250,3 +250,17 @@ async def test_help_screen_lists_every_key() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is app.grid
+
+
+async def test_mail_text_is_never_markup() -> None:
+    app, org = make_app()
+    async with app.run_test(size=(200, 60)) as pilot:
+        feed = app.grid.query_one("#feed", MailFeed)
+        await until(pilot, lambda: org.mail_listener is not None)
+        assert org.mail_listener is not None
+        evil = mail(4, "r2", "human", "result", "[/] verdict [@click=app.quit]")
+        org.mail_listener("human", evil)
+        await until(pilot, lambda: any("[/] verdict" in line.text for line in feed.lines))
+        await pilot.pause()
+        assert app.is_running
+        assert any("[/] verdict" in n.message for n in app._notifications)
