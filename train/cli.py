@@ -15,7 +15,7 @@ from pathlib import Path
 from missionctl.cliargs import parser
 from missionctl.errors import UserError
 from missionctl.train import flops
-from missionctl.train.config import PRESETS, Budget, apply_overrides, knob_help, preset
+from missionctl.train.config import MAX_SEED, PRESETS, Budget, apply_overrides, knob_help, preset
 from missionctl.train.record import check_run_id
 
 DEFAULT_PRESET = "cpu-smoke"
@@ -95,8 +95,8 @@ def main(argv: list[str]) -> int:
     config, seeds = apply_overrides(chosen.config(), pairs)
     budget = Budget.parse(args.budget) if args.budget else chosen.budget
     seed = 0 if args.seed is None else args.seed
-    if seed < 0:
-        raise UserError(f"--seed {seed} must be a whole number of at least 0")
+    if not 0 <= seed <= MAX_SEED:
+        raise UserError(f"--seed {seed} is out of range; seeds go from 0 to 2**63-1")
     if args.threads is not None and args.threads < 1:
         raise UserError(f"--threads {args.threads} must be at least 1")
     if args.time_limit is not None and args.time_limit <= 0:

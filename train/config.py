@@ -117,9 +117,13 @@ class TrainConfig:
                 f"warmup ({self.warmup:g}) + warmdown ({self.warmdown:g}) exceed the whole"
                 " budget; make them sum to at most 1"
             )
-        for name in ("beta1", "beta2", "final_lr_frac"):
-            if getattr(self, name) > 1:
-                raise UserError(f"{name} must be at most 1, not {getattr(self, name):g}")
+        for name in ("beta1", "beta2"):  # Adam divides by 1 - beta**t
+            if not 0 <= getattr(self, name) < 1:
+                raise UserError(
+                    f"{name} must be at least 0 and below 1, not {getattr(self, name):g}"
+                )
+        if self.final_lr_frac > 1:
+            raise UserError(f"final_lr_frac must be at most 1, not {self.final_lr_frac:g}")
 
 
 KNOBS: dict[str, dataclasses.Field[Any]] = {f.name: f for f in dataclasses.fields(TrainConfig)}
@@ -140,10 +144,16 @@ def knob_help() -> str:
     return "\n".join(lines)
 
 
+MAX_SEED = 2**63 - 1  # torch.manual_seed takes a 64-bit integer
+
+
 def parse_value(key: str, text: str) -> Any:
     """`text` converted to the type of knob `key`; a `UserError` names the valid values."""
     if key in SEED_KEYS:
-        return _parse_int(key, text, low=0)
+        seed = _parse_int(key, text, low=0)
+        if seed > MAX_SEED:
+            raise UserError(f"{key}={text} is too large; seeds go from 0 to 2**63-1")
+        return seed
     if key not in KNOBS:
         valid = ", ".join([*KNOBS, *SEED_KEYS])
         raise UserError(f"unknown config key {key!r}; the valid keys are: {valid}")

@@ -120,6 +120,8 @@ class GPT(nn.Module):
     def reset_parameters(self) -> None:
         """nanochat's init: fan-in scaled matrices, unit embeddings, zeroed output layers."""
         for module in self.modules():
+            if module is self.head and self.config.tie_embeddings:
+                continue  # its weight is the embedding's, which keeps the embedding's init
             if isinstance(module, nn.Linear):
                 fan_out, fan_in = module.weight.shape
                 std = min(1.0, math.sqrt(fan_out / fan_in)) / math.sqrt(fan_in)

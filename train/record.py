@@ -24,6 +24,7 @@ import os
 import re
 import secrets
 import shutil
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,11 +91,14 @@ def git_state(cwd: Path) -> GitState:
         if head.returncode != 0:
             return GitState(None, None, "")
         branch = proc.run(["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=cwd, timeout=10)
-        diff = proc.run(["git", "diff", "HEAD"], cwd=cwd, timeout=30)
-    except UserError:
+        # Bytes: a tracked file in another encoding must not stop the run.
+        diff = subprocess.run(
+            ["git", "diff", "HEAD"], cwd=cwd, capture_output=True, timeout=30, check=False
+        ).stdout.decode("utf-8", "replace")
+    except (UserError, subprocess.TimeoutExpired, OSError):
         # No git, or a wedged repository: the run still trains, its record says so.
         return GitState(None, None, "")
-    return GitState(head.stdout.strip(), branch.stdout.strip(), diff.stdout)
+    return GitState(head.stdout.strip(), branch.stdout.strip(), diff)
 
 
 class RunRecord:
@@ -129,7 +133,7 @@ class RunRecord:
         partial.replace(self.path / CONFIG_FILE)
 
     def write_diff(self, diff: str) -> None:
-        (self.path / DIFF_FILE).write_text(diff)
+        (self.path / DIFF_FILE).write_text(diff, encoding="utf-8")
 
     def discard(self) -> None:
         """Remove the directory of a run that never started."""

@@ -167,6 +167,7 @@ def train(request: RunRequest, out: TextIO | None = None) -> RunResult:
     root = runs_root(ws)
     run_id = check_run_id(request.run_id) if request.run_id else new_run_id(agent)
     record = RunRecord(root, run_id)
+    started = False
     try:
         with _signals_raise():
             git = git_state(Path.cwd())
@@ -198,17 +199,19 @@ def train(request: RunRequest, out: TextIO | None = None) -> RunResult:
             def waiting(busy: int) -> None:
                 print(f"waiting for a run slot ({busy} of {limit} busy)", file=out, flush=True)
 
-            try:
-                slot = take_slot(root, limit, waiting)
-            except BaseException:
-                # Stopped while queued: it never ran, so it leaves no run behind.
-                record.discard()
-                raise
+            slot = take_slot(root, limit, waiting)
+            started = True
             try:
                 run = _Run(request, record, corpus, device, dtype, compiled, threads, agent, out)
                 return run.execute(git.commit, git.branch, git.diff_hash)
             finally:
                 slot.release()
+    except BaseException:
+        if not started:
+            # Stopped (or failed) before it had a slot: it never ran, so it leaves no
+            # run behind, and its id can be used again.
+            record.discard()
+        raise
     finally:
         record.close()
 
@@ -301,6 +304,15 @@ class _Run:
                 pid=os.getpid(),
             )
         )
+        if self.total_steps:
+            epochs = self.total_steps * self.config.tokens_per_step / max(len(self.corpus.train), 1)
+            if epochs > 1:
+                # A model that sees its data many times learns it by heart: val_bpb then
+                # measures memorisation, not the change under test.
+                self.say(
+                    f"warning: this budget reads the training data {epochs:.1f} times;"
+                    " give a larger corpus with --data for a meaningful val_bpb"
+                )
 
     # -- the run --------------------------------------------------------------
 
@@ -394,11 +406,13 @@ class _Run:
                 )
             self._report(step_loss, smoothed, lr, tok_s, progress)
             if progress >= 1:
-                self._evaluate(model, "final")
-                return "ok", None
+                diverged_at = self._evaluate(model, "final")
+                return ("nan", diverged_at) if diverged_at else ("ok", None)
             while eval_marks and progress >= eval_marks[0]:
                 eval_marks.pop(0)
-                self._evaluate(model, "eval")
+                diverged_at = self._evaluate(model, "eval")
+                if diverged_at:
+                    return "nan", diverged_at
             limit = self.request.time_limit
             if limit is not None and time.time() - self.wall_start >= limit:
                 return "timeout", f"the time limit of {limit:g} s passed at step {res.steps}"
@@ -427,7 +441,8 @@ class _Run:
         )
 
     @torch.no_grad()
-    def _evaluate(self, model: GPT, label: str) -> None:
+    def _evaluate(self, model: GPT, label: str) -> str | None:
+        """Validate and record it; a diverged validation loss is returned as the reason."""
         cfg = self.config
         model.eval()
         total, count = 0.0, 0
@@ -439,6 +454,12 @@ class _Run:
             count += y.numel()
         model.train()
         val_loss = total / count
+        if not math.isfinite(val_loss) or val_loss > LOSS_LIMIT:
+            # The weights went bad after the last training loss was taken.
+            return (
+                f"validation loss {val_loss:g} at step {self.result.steps}"
+                f" (not finite or > {LOSS_LIMIT:g})"
+            )
         val_bpb = val_loss / math.log(2)
         res = self.result
         res.final_val_bpb = val_bpb
@@ -456,6 +477,7 @@ class _Run:
             )
         )
         self.say(f"{label} step {res.steps} {self.progress():.0%} val_bpb {val_bpb:.4f}")
+        return None
 
     def _end(self, status: str, error: str | None, exit_code: int) -> None:
         res = self.result
@@ -470,8 +492,8 @@ class _Run:
                 flops=res.flops,
                 train_time=res.train_time,
                 wall_time=time.time() - self.wall_start,
-                final_val_bpb=res.final_val_bpb,
-                best_val_bpb=res.best_val_bpb,
+                final_val_bpb=metrics.finite(res.final_val_bpb),
+                best_val_bpb=metrics.finite(res.best_val_bpb),
             )
         )
         self.writer.close()

@@ -7,6 +7,7 @@ import os
 import queue
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -68,7 +69,8 @@ def _run_dir(root: Path) -> Path:
         (["--preset", "huge"], "the presets are: cpu-tiny"),
         (["--run-id", "../escape"], "run id '../escape' is not allowed"),
         (["--run-id", ".slots"], "not starting with '.'"),
-        (["--seed", "-1"], "at least 0"),
+        (["--seed", "-1"], "out of range"),
+        (["--seed", str(2**63)], "out of range"),
         (["--data", "/no/such/corpus"], "no such file or folder"),
         (["--set", "device=cuda"], "sees no CUDA GPU"),
     ],
@@ -228,3 +230,18 @@ def test_stopping_a_queued_run_leaves_nothing_behind(tmp_path: Path) -> None:
             proc.kill()
     assert proc.stderr is not None and "while waiting for a run slot" in proc.stderr.read()
     assert [p.name for p in root.iterdir()] == [".slots"]
+
+
+def test_a_diverged_validation_loss_ends_the_run_as_nan(tmp_path: Path) -> None:
+    # Training loss looks fine at the last step; the update after it ruins the weights.
+    proc = subprocess.run(
+        [sys.executable, "-m", "missionctl.train", "--preset", "cpu-tiny", "--budget", "steps=1",
+         "--set", "lr=1e38", "logit_softcap=0", "--run-id", "bad-eval"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "MISSIONCTL_WORKSPACE"},
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [json.loads(line) for line in (tmp_path / "runs" / "bad-eval" / "metrics.jsonl").open()]
+    assert lines[-1]["event"] == "end" and lines[-1]["status"] == "nan"
+    assert "validation loss" in lines[-1]["error"]

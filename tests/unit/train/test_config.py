@@ -49,7 +49,9 @@ def test_overrides_convert_each_type_and_split_out_the_seeds() -> None:
         ("depth", "is not key=value"),
         ("width=100", "not a multiple of head_dim"),
         ("warmup=0.7", "exceed the whole budget"),
-        ("beta2=1.5", "at most 1"),
+        ("beta2=1.5", "below 1"),
+        ("beta1=1", "below 1"),
+        ("init_seed=9223372036854775808", "too large"),
     ],
 )
 def test_bad_overrides_name_the_fix(pair: str, needle: str) -> None:
