@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable
 
@@ -105,12 +106,12 @@ def _me() -> str:
 
 
 def _send(box: Mailbox, me: str, args: argparse.Namespace) -> int:
+    # stdin only when asked for with "-": an agent's tool may hand over a pipe that
+    # never closes, and this command must not hang on it.
     if args.body == ["-"]:
         body = _stdin_text()
     elif args.body:
         body = " ".join(args.body)
-    elif not sys.stdin.isatty():
-        body = _stdin_text()
     else:
         raise UserError("mail send: give the message text, or '-' to read it from stdin")
     subject: str = args.subject
@@ -144,6 +145,11 @@ def _send(box: Mailbox, me: str, args: argparse.Namespace) -> int:
 
 def _stdin_text() -> str:
     raw = sys.stdin.buffer.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise UserError(
+            f"mail send: the body on stdin is over {MAX_BODY_BYTES:,} bytes; the limit is"
+            f" {MAX_BODY_BYTES:,}: send a shorter message, or a path to a file"
+        )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -177,7 +183,18 @@ def _inbox(box: Mailbox, who: str, args: argparse.Namespace) -> int:
 def _read(box: Mailbox, who: str, args: argparse.Namespace) -> int:
     if args.next == bool(args.id):
         raise UserError("mail read: give a message ID, or --next (not both)")
-    if args.next:
+    if who != _me():
+        # Looking into another mailbox must not take its mail: that agent would never be
+        # told of it. Show it, leave it unread.
+        if args.next:
+            unread = box.inbox(who)
+            if not unread:
+                print(f"no unread mail for {who}", file=sys.stderr)
+                return 1
+            message = unread[0]
+        else:
+            message = box.find(who, args.id).message
+    elif args.next:
         found = box.read_next(who)
         if found is None:
             print(f"no unread mail for {who}", file=sys.stderr)
@@ -252,4 +269,14 @@ def _full(message: Message, to: Iterable[str]) -> str:
         lines.append(f"experiment: {message.experiment}")
     if message.reply_to:
         lines.append(f"reply-to: {message.reply_to}")
-    return "\n".join(lines) + "\n\n" + message.body.rstrip("\n")
+    text = "\n".join(lines) + "\n\n" + message.body.rstrip("\n")
+    return _visible(text) if sys.stdout.isatty() else text
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _visible(text: str) -> str:
+    """Mail is other agents' words: on a terminal, escape sequences in it are shown, not
+    obeyed (no retitling, clipboard writes, or screen clears by mail)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)

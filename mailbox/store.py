@@ -10,8 +10,10 @@ name and a validated id, so nothing is ever written outside the mailbox root.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import stat
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from missionctl.errors import UserError
 from missionctl.mailbox.message import (
     ID_PART_RE,
     ID_RE,
+    MAX_BODY_BYTES,
     MalformedMessage,
     Message,
     content_problem,
@@ -71,17 +74,40 @@ def load_message(path: Path, recipient: str) -> Message:
 
     Raises `MalformedMessage` (with the reason) or `OSError` (e.g. the file moved).
     """
-    if path.is_dir():
-        raise MalformedMessage("a directory, not a message file")
     expected = base_name(path.name)
     if not ID_RE.match(expected):
         raise MalformedMessage(f"the file name {path.name!r} is not a message id")
-    message = Message.decode(path.read_bytes())
+    message = Message.decode(_read_message_file(path))
     if message.id != expected:
         raise MalformedMessage(f"the file is named {expected} but holds message {message.id}")
     if message.to != recipient:
         raise MalformedMessage(f"addressed to {message.to!r} but found in {recipient!r}'s mailbox")
     return message
+
+
+# A message file is JSON around a body of at most MAX_BODY_BYTES (escaped, it may grow).
+MAX_FILE_BYTES = 8 * MAX_BODY_BYTES
+
+
+def _read_message_file(path: Path) -> bytes:
+    """The bytes of a message file; anything else (a FIFO, a device, a symlink, a huge
+    file) is malformed. Agents can write into each other's `new/`: a FIFO there must
+    not block the watcher, nor a link to /dev/zero fill the memory."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise MalformedMessage("a symbolic link, not a message file") from None
+        if exc.errno == errno.EISDIR:
+            raise MalformedMessage("a directory, not a message file") from None
+        raise
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise MalformedMessage("not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise MalformedMessage(f"{info.st_size} bytes: larger than any message can be")
+        return fh.read(MAX_FILE_BYTES + 1)
 
 
 def mailbox_names(root: Path) -> list[str]:

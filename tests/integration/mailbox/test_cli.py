@@ -248,3 +248,52 @@ def test_unknown_agent_for_inbox_lists_the_recipients(workspace: Path) -> None:
         code == 2
         and "'r9' has no mailbox; the recipients are r1, r2, r3, r4, r5, r6, r7, r8, human" in err
     )
+
+
+def test_reading_someone_elses_mail_leaves_it_unread(workspace: Path) -> None:
+    from missionctl.mailbox import Mailbox
+    from missionctl.workspace import Workspace
+
+    box = Mailbox.for_workspace(Workspace(workspace))
+    box.send("chief", "r2", "run seed 2", subject="task")
+    proc = run_missionctl(["mail", "read", "--next", "--agent", "r2"], cwd=workspace,
+                          env={"MISSIONCTL_AGENT": "r1"})  # fmt: skip
+    assert proc.returncode == 0 and "run seed 2" in proc.stdout
+    assert box.unread_count("r2") == 1  # r2 will still be told, and can still read it
+
+
+def test_send_without_a_body_never_waits_on_stdin(workspace: Path) -> None:
+    # A pipe that stays open: reading it would hang until the timeout.
+    with subprocess.Popen(
+        [sys.executable, "-m", "missionctl", "mail", "send", "--to", "r1"],
+        cwd=workspace, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    ) as child:  # fmt: skip
+        try:
+            _, err = child.communicate(timeout=20)
+        finally:
+            child.kill()
+    assert child.returncode == 2 and "'-'" in err
+
+
+def test_a_fifo_in_new_is_rejected_not_waited_on(workspace: Path) -> None:
+    import os
+
+    from missionctl.mailbox.message import new_id
+
+    fifo_dir = workspace / ".missionctl" / "mailbox" / "r3" / "new"
+    fifo_dir.mkdir(parents=True, exist_ok=True)
+    name = new_id(1_800_000_000_000_000_000)
+    os.mkfifo(fifo_dir / name)
+    proc = run_missionctl(["mail", "inbox", "--agent", "r3"], cwd=workspace, timeout=30)
+    assert proc.returncode == 0
+    assert "no unread mail" in proc.stdout or name not in proc.stdout
+
+
+def test_control_characters_in_mail_are_shown_not_obeyed() -> None:
+    from missionctl.mailbox.cli import _visible
+
+    assert (
+        _visible("ok\x1b]0;pwned\x07\x1b[2J\ttab\nline")
+        == "ok\\x1b]0;pwned\\x07\\x1b[2J\ttab\nline"
+    )
