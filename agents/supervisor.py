@@ -102,11 +102,20 @@ class Supervisor:
     def _state(self, agent: str, pane: PaneInfo, now: float) -> str:
         proc = self.hub.states.proc(agent)
         provider = self.providers[agent]
+        hook = self.hub.states.hook(agent)
         guess = None
-        if not provider.reports_work and not pane.dead:
+        # The screen only matters where it can overturn an idle hook before a notice is
+        # typed: capture then, not on every tick (4 Hz x every Codex agent).
+        if (
+            not provider.reports_work
+            and not pane.dead
+            and hook is not None
+            and hook.state == "idle"
+            and self.box.unread_count(agent)
+        ):
             guess = guess_state(provider.name, self.hub.tmux.capture(pane.pane_id))
         return resolve(
-            self.hub.states.hook(agent),
+            hook,
             paused_since=self.hub.states.paused_since(agent),
             dead=pane.dead,
             dead_status=pane.exit_code,
