@@ -20,6 +20,8 @@ from missionctl.train import ops
 from missionctl.train.config import TrainConfig
 from missionctl.train.flops import VOCAB_SIZE
 
+_REAL = (torch.float32, torch.float64)
+
 
 def _norm(x: Tensor, kind: str) -> Tensor:
     # Parameter-free either way: nanochat drops the gains, which costs nothing in quality.
@@ -49,14 +51,19 @@ class Attention(nn.Module):
         b, t, d = x.shape
         cfg = self.config
         qkv = self.qkv(x).view(b, t, 3, cfg.n_heads, cfg.head_dim)
-        # Queries and keys go through rotary and QK-norm together: half the element-wise ops.
-        qk, v = qkv.split((2, 1), dim=2)
-        if rotary is not None:
-            cos, sin = rotary
-            qk = ops.rotate(qk, cos.to(qk.dtype), sin.to(qk.dtype), fused=x.device.type == "cpu")
-        if cfg.qk_norm:
-            qk = _norm(qk, "rms")
-        (q, k), v = qk.unbind(dim=2), v.squeeze(2)
+        if rotary is not None and cfg.qk_norm and qkv.device.type == "cpu" and qkv.dtype in _REAL:
+            q, k, v = ops.rotary_qk_norm(qkv, *rotary, fused=True)
+        else:
+            # Queries and keys go through rotary and QK-norm together: half the element-wise ops.
+            qk, v = qkv.split((2, 1), dim=2)
+            if rotary is not None:
+                cos, sin = rotary
+                qk = ops.rotate(
+                    qk, cos.to(qk.dtype), sin.to(qk.dtype), fused=x.device.type == "cpu"
+                )
+            if cfg.qk_norm:
+                qk = _norm(qk, "rms")
+            (q, k), v = qk.unbind(dim=2), v.squeeze(2)
         # Under autocast the norms run in float32 while v stays bfloat16; SDPA needs one dtype.
         q, k = q.to(v.dtype), k.to(v.dtype)
         y = F.scaled_dot_product_attention(
@@ -75,6 +82,9 @@ class MLP(nn.Module):
         self.relu2 = config.mlp == "relu2"
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.relu2 and self.fc.bias is None and self.proj.bias is None:
+            fused = x.device.type == "cpu" and not torch.is_autocast_enabled(x.device.type)
+            return ops.relu2_mlp(x, self.fc.weight, self.proj.weight, fused=fused)
         h = self.fc(x)
         h = ops.relu2(h, fused=h.device.type == "cpu") if self.relu2 else F.gelu(h)
         out: Tensor = self.proj(h)

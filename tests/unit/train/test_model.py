@@ -113,6 +113,72 @@ def test_hand_written_backwards_match_autograd(name: str, shape: tuple[int, ...]
     assert torch.autograd.gradcheck(lambda t: op(t, *extra, fused=True), (x,))
 
 
+def test_fused_relu2_mlp_matches_the_plain_layers() -> None:
+    torch.manual_seed(0)
+    x = torch.randn(3, 5, 16, dtype=torch.float64, requires_grad=True)
+    w_fc = torch.randn(64, 16, dtype=torch.float64, requires_grad=True)
+    w_proj = torch.randn(16, 64, dtype=torch.float64, requires_grad=True)
+    inputs = (x, w_fc, w_proj)
+    fused = ops.relu2_mlp(*inputs, fused=True)
+    plain = ops.relu2_mlp(*inputs, fused=False)
+    torch.testing.assert_close(fused, plain)
+    grad = torch.randn_like(fused)
+    for g_fused, g_plain in zip(
+        torch.autograd.grad(fused, inputs, grad),
+        torch.autograd.grad(plain, inputs, grad),
+        strict=True,
+    ):
+        torch.testing.assert_close(g_fused, g_plain)
+    assert torch.autograd.gradcheck(lambda *t: ops.relu2_mlp(*t, fused=True), inputs)
+    # Only the gradients asked for are computed: a frozen input gets none.
+    (only_x,) = torch.autograd.grad(ops.relu2_mlp(x, w_fc.detach(), w_proj, fused=True).sum(), x)
+    assert only_x.shape == x.shape
+
+
+def test_fused_rotary_qk_norm_matches_rotating_then_norming() -> None:
+    torch.manual_seed(0)
+    b, t, h, d = 2, 5, 3, 8
+    qkv = torch.randn(b, t, 3, h, d, dtype=torch.float64, requires_grad=True)
+    angles = torch.randn(1, t, 1, 1, d // 2, dtype=torch.float64)
+    cos, sin = angles.cos(), angles.sin()
+    fused = ops.rotary_qk_norm(qkv, cos, sin, fused=True)
+    plain = ops.rotary_qk_norm(qkv, cos, sin, fused=False)
+    grads = [torch.randn(b, t, h, d, dtype=torch.float64) for _ in range(3)]
+    for a, p in zip(fused, plain, strict=True):
+        torch.testing.assert_close(a, p)
+    torch.testing.assert_close(
+        torch.autograd.grad(fused, qkv, grads)[0], torch.autograd.grad(plain, qkv, grads)[0]
+    )
+    # Each output on its own (the others get no gradient), and gradcheck on all three.
+    for i in range(3):
+        (alone,) = torch.autograd.grad(
+            ops.rotary_qk_norm(qkv, cos, sin, fused=True)[i], qkv, grads[i]
+        )
+        (want,) = torch.autograd.grad(
+            ops.rotary_qk_norm(qkv, cos, sin, fused=False)[i], qkv, grads[i]
+        )
+        torch.testing.assert_close(alone, want)
+    assert torch.autograd.gradcheck(lambda x: ops.rotary_qk_norm(x, cos, sin, fused=True), (qkv,))
+
+
+def _graph_nodes(out: torch.Tensor) -> set[str]:
+    seen, todo = {}, [out.grad_fn]
+    while todo:
+        node = todo.pop()
+        if node is not None and id(node) not in seen:
+            seen[id(node)] = node.name()
+            todo.extend(next_node for next_node, _ in node.next_functions)
+    return set(seen.values())
+
+
+def test_model_mlp_takes_the_fused_path_only_where_it_applies() -> None:
+    # Bias-free ReLU² on the CPU: the fused node; with biases or GELU: the plain layers.
+    x = torch.randn(2, 8, TINY.model_width, requires_grad=True)
+    for changes, fused in (({}, True), ({"bias": True}, False), ({"mlp": "gelu"}, False)):
+        mlp = GPT(dataclasses.replace(TINY, **changes)).blocks[0].mlp
+        assert ("_ReLU2MLPBackward" in _graph_nodes(mlp(x))) is fused, changes
+
+
 def test_rotary_rotates_by_position() -> None:
     # Position 0 is the identity; later positions keep each pair's length but turn it.
     config = dataclasses.replace(TINY, seq_len=4)
