@@ -203,3 +203,22 @@ def test_softcap_op_matches_its_formula_and_gradient() -> None:
     )
     leaf = u.detach().requires_grad_()
     assert torch.autograd.gradcheck(lambda t: ops.softcap(t, 15.0, fused=True), (leaf,))
+
+
+def test_the_fused_cpu_model_equals_the_plain_expressions(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The whole model, not just each op: same loss and same gradient for every weight.
+    model = _trained_like(TINY).double()
+    idx = torch.randint(0, 256, (2, 16))
+    fused_loss = model.loss(idx, idx)
+    fused = torch.autograd.grad(fused_loss, list(model.parameters()))
+    assert "_ReLU2MLPBackward" in _graph_nodes(fused_loss)
+    assert "_RotaryQKNormBackward" in _graph_nodes(fused_loss)
+    for name in ("relu2_mlp", "rotary_qk_norm", "rms_norm", "softcap", "relu2"):
+        real = getattr(ops, name)
+        monkeypatch.setattr(ops, name, lambda *a, _op=real, fused: _op(*a, fused=False))
+    plain_loss = model.loss(idx, idx)
+    assert "_ReLU2MLPBackward" not in _graph_nodes(plain_loss)
+    plain = torch.autograd.grad(plain_loss, list(model.parameters()))
+    torch.testing.assert_close(fused_loss, plain_loss)
+    for (name, _), a, b in zip(model.named_parameters(), fused, plain, strict=True):
+        torch.testing.assert_close(a, b, msg=name)
