@@ -91,7 +91,8 @@ def git_state(cwd: Path) -> GitState:
         if head.returncode != 0:
             return GitState(None, None, "")
         branch = proc.run(["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=cwd, timeout=10)
-        # Bytes: a tracked file in another encoding must not stop the run.
+        # Bytes, not proc.run's text mode: a tracked file in another encoding must not stop
+        # the run, and CRLF line ends must survive so the saved patch still applies.
         diff = subprocess.run(
             ["git", "diff", "HEAD"], cwd=cwd, capture_output=True, timeout=30, check=False
         ).stdout.decode("utf-8", "replace")
