@@ -20,7 +20,15 @@ from missionctl.train import ops
 from missionctl.train.config import TrainConfig
 from missionctl.train.flops import VOCAB_SIZE
 
-_REAL = (torch.float32, torch.float64)
+
+def _fused(t: Tensor) -> bool:
+    """Whether the hand-fused ops of `ops` apply to `t`: on a CPU, in full precision, outside
+    autocast. Elsewhere the plain expressions run (and CUDA compiles them)."""
+    return (
+        t.device.type == "cpu"
+        and t.dtype in (torch.float32, torch.float64)
+        and not torch.is_autocast_enabled("cpu")
+    )
 
 
 def _norm(x: Tensor, kind: str) -> Tensor:
@@ -51,7 +59,7 @@ class Attention(nn.Module):
         b, t, d = x.shape
         cfg = self.config
         qkv = self.qkv(x).view(b, t, 3, cfg.n_heads, cfg.head_dim)
-        if rotary is not None and cfg.qk_norm and qkv.device.type == "cpu" and qkv.dtype in _REAL:
+        if rotary is not None and cfg.qk_norm and _fused(qkv):
             q, k, v = ops.rotary_qk_norm(qkv, *rotary, fused=True)
         else:
             # Queries and keys go through rotary and QK-norm together: half the element-wise ops.
@@ -83,8 +91,7 @@ class MLP(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if self.relu2 and self.fc.bias is None and self.proj.bias is None:
-            fused = x.device.type == "cpu" and not torch.is_autocast_enabled(x.device.type)
-            return ops.relu2_mlp(x, self.fc.weight, self.proj.weight, fused=fused)
+            return ops.relu2_mlp(x, self.fc.weight, self.proj.weight, fused=_fused(x))
         h = self.fc(x)
         h = ops.relu2(h, fused=h.device.type == "cpu") if self.relu2 else F.gelu(h)
         out: Tensor = self.proj(h)
