@@ -8,10 +8,11 @@ import signal
 import subprocess
 import sys
 
+from missionctl.agents import proctree
 from missionctl.agents.hub import Hub
 from missionctl.cliargs import parser
 from missionctl.errors import UserError
-from missionctl.textable import format_table
+from missionctl.textable import count, format_table
 
 
 def _uptime(seconds: float | None) -> str | None:
@@ -40,7 +41,7 @@ def down(argv: list[str]) -> int:
     ap.add_argument("--grace", type=float, default=5.0, help="seconds between TERM and KILL")
     args = ap.parse_args(argv)
     hub = Hub.find()
-    if not hub.tmux.server_running():
+    if not hub.tmux.server_running() and not hub.leftovers():
         print("the org is not running")
         return 0
     stopped = hub.down(grace=args.grace)
@@ -55,6 +56,8 @@ def status(argv: list[str]) -> int:
     hub = Hub.find()
     running = hub.is_up()
     rows = hub.statuses()
+    supervisor = hub.supervisor_state()
+    left = sorted(proctree.hub_process_name(p) for p in hub.leftovers())
     if args.json:
         print(
             json.dumps(
@@ -63,12 +66,15 @@ def status(argv: list[str]) -> int:
                     "structure": hub.org.structure,
                     "running": running,
                     "workspace": str(hub.ws.root),
+                    "supervisor": {"state": supervisor.name, "detail": supervisor.detail},
+                    "left_running": left,
                     "agents": [
                         {
                             "name": r.name,
                             "role": r.role,
                             "provider": r.provider,
                             "state": r.state.name,
+                            "detail": r.state.detail,
                             "exit_code": r.state.exit_code,
                             "pid": r.pid,
                             "branch": r.branch,
@@ -84,12 +90,19 @@ def status(argv: list[str]) -> int:
         return 0
     where = "running" if running else "not running (`missionctl up` starts it)"
     print(f"org {hub.org.name} ({hub.org.structure}, {len(rows)} agents) at {hub.ws.root}: {where}")
+    if supervisor.is_exited:
+        print(f"the supervisor has died ({supervisor.name}): {supervisor.detail}")
+    if left:
+        print(
+            f"left running by a hub that died: {', '.join(left)};"
+            " `missionctl down` ends them (`missionctl up` does too, before it starts)"
+        )
     print(
         format_table(
-            ["agent", "state", "role", "provider", "pid", "branch", "gpu", "uptime"],
+            ["agent", "state", "role", "provider", "pid", "branch", "gpu", "uptime", "why"],
             [
                 [r.name, r.state.name, r.role, r.provider, r.pid, r.branch, r.gpu,
-                 _uptime(r.uptime_s)]
+                 _uptime(r.uptime_s), r.state.detail or None]
                 for r in rows
             ],
         )
@@ -107,7 +120,7 @@ def _one_agent(command: str, description: str, argv: list[str]) -> tuple[Hub, st
 def pause(argv: list[str]) -> int:
     hub, agent = _one_agent("pause", "Freeze every process of an agent.", argv)
     pids = hub.pause(agent)
-    print(f"{agent}: paused ({len(pids)} processes stopped)")
+    print(f"{agent}: paused ({count(len(pids), 'process')} stopped)")
     return 0
 
 
@@ -121,7 +134,7 @@ def resume(argv: list[str]) -> int:
 def kill(argv: list[str]) -> int:
     hub, agent = _one_agent("kill", "End an agent and everything it started.", argv)
     pids = hub.kill(agent)
-    print(f"{agent}: killed ({len(pids)} processes); its last screen stays in its window")
+    print(f"{agent}: killed ({count(len(pids), 'process')}); its last screen stays in its window")
     return 0
 
 

@@ -1,34 +1,41 @@
-"""Mail notices for interactive agents: when to type one, and whether it landed.
+"""Mail notices for interactive agents: when one may be given, and whether it landed.
 
-An agent learns of new mail from a one-line notice typed into its prompt. It is
-typed only when the agent is idle (never into one that is working, waiting on a
-question, paused or taken over), once per batch of new messages, and confirmed
-through the agent's prompt-submit hook; a notice that is not confirmed in time
-is forgotten so the same mail is announced again at the next idle moment.
+An agent learns of new mail from a one-line notice. Two channels:
+- typed (`type`): pasted into the agent's prompt and submitted, for agents whose
+  prompt is a conversation (Claude Code, Codex, the scripted agent). Typed only
+  when it is safe by construction (see `may_type`), once per batch of new mail,
+  and confirmed through the agent's prompt-submit hook. A notice that is not
+  confirmed is never retyped blind: it waits, and the agent shows `needs-you`
+  ("mail waiting") until the mail is read or the notice confirmed.
+- printed (`print`): written to the agent's terminal as output, never as input,
+  for shells, where anything typed could run (a half-typed line, an open quote).
 
-The decisions are pure (`NoticeBook.next_notice`, `NoticeBook.settle`); the
-book is persisted per agent so a restarted supervisor does not announce twice.
+The decisions are pure (`NoticeBook`, `may_type`); the book is kept in the
+agent's state files so a restarted supervisor does not announce twice, and so
+every state reader sees "mail waiting".
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import tempfile
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from missionctl.agents.state import IDLE, WORKING, HookRecord
+from missionctl.agents.screen import prompt_ready, question
+from missionctl.agents.state import IDLE, WORKING, HookRecord, StateStore
 from missionctl.mailbox import Message
 
 # What every notice tells the agent to run; also how its echo is recognised.
 MARKER = "missionctl mail inbox"
+# After this long without a confirmation the agent shows "mail waiting".
 CONFIRM_TIMEOUT_S = 20.0
 MAX_NOTICE_CHARS = 200
 # Mail comes from other agents: nothing in it may act as a key or escape sequence.
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Stamped this much before a notice is typed: a prompt hook's clock may read
+# slightly behind ours (another process, a shell's $EPOCHREALTIME).
+SENT_SLACK_S = 0.05
 
 
 @dataclass
@@ -47,55 +54,88 @@ class NoticeBook:
     agent: str
     notified: list[str] = field(default_factory=list)
     pending: Pending | None = None
+    # The pending notice went unconfirmed past CONFIRM_TIMEOUT_S: mail is waiting.
+    waiting: bool = False
 
     # -- decisions ----------------------------------------------------------------
     def next_notice(self, state: str, unread: Sequence[Message]) -> tuple[list[str], str] | None:
-        """The notice to type now, with the ids it announces; None if nothing should be typed."""
+        """The notice to give now, with the ids it announces; None if nothing should be."""
         if state != IDLE or self.pending is not None:
             return None
-        fresh = [m for m in unread if m.id not in self.notified]
+        told = set(self.notified)
+        fresh = [m for m in unread if m.id not in told]
         if not fresh:
             return None
         return [m.id for m in fresh], notice_text(fresh)
 
     def sent(self, ids: list[str], text: str, now: float) -> None:
-        self.pending = Pending(ids, text, now)
+        """A notice is about to be typed (stamped before it is: a fast hook must count)."""
+        self.pending = Pending(ids, text, now - SENT_SLACK_S)
+        self.waiting = False
 
-    def settle(self, hook: HookRecord | None, has_prompt_hook: bool, now: float) -> str | None:
-        """Confirm or expire the pending notice; returns "confirmed", "expired" or None."""
+    def printed(self, ids: list[str]) -> None:
+        """A notice was printed to the agent's terminal: delivered, nothing to confirm."""
+        self.notified = [*self.notified, *ids]
+
+    def settle(
+        self,
+        hook: HookRecord | None,
+        has_prompt_hook: bool,
+        now: float,
+        unread_ids: Collection[str] | None = None,
+    ) -> str | None:
+        """Confirm the pending notice, or mark it waiting; returns "confirmed", "read",
+        "waiting" (the first time the limit passes) or None."""
         pending = self.pending
         if pending is None:
             return None
         if hook is not None and _confirms(hook, pending, has_prompt_hook):
-            self.notified = (self.notified + pending.ids)[-500:]
-            self.pending = None
-            return "confirmed"
-        if now - pending.sent_at > CONFIRM_TIMEOUT_S:
-            self.pending = None  # announce the same mail again at the next idle moment
-            return "expired"
-        return None
+            outcome = "confirmed"
+        elif unread_ids is not None and not set(pending.ids) & set(unread_ids):
+            outcome = "read"  # the agent read the mail anyway: nothing waits
+        else:
+            if now - pending.sent_at > CONFIRM_TIMEOUT_S and not self.waiting:
+                self.waiting = True
+                return "waiting"
+            return None
+        self.notified = [*self.notified, *pending.ids]
+        self.pending = None
+        self.waiting = False
+        return outcome
 
-    def forget_read(self, unread_ids: set[str]) -> None:
-        """Drop ids of messages that were read: the book stays small."""
-        self.notified = [i for i in self.notified if i in unread_ids]
+    def forget_read(self, unread_ids: Collection[str]) -> None:
+        """Drop ids of messages that were read: the book holds only unread mail, however
+        much of it there is (a fixed cap would re-announce the rest)."""
+        keep = set(unread_ids)
+        self.notified = [i for i in self.notified if i in keep]
 
     # -- persistence --------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        pending = self.pending
+        return {
+            "notified": self.notified,
+            "pending": None if pending is None else
+            {"ids": pending.ids, "text": pending.text, "sent_at": pending.sent_at},
+            "waiting": self.waiting,
+        }  # fmt: skip
+
     @classmethod
-    def load(cls, state_dir: Path, agent: str) -> NoticeBook:
+    def load(cls, store: StateStore, agent: str) -> NoticeBook:
+        """The agent's book; a missing or malformed one starts empty."""
+        data = store.notices(agent)
         try:
-            data = json.loads((state_dir / f"{agent}.notices.json").read_text(encoding="utf-8"))
-            pending = Pending(**data["pending"]) if data.get("pending") else None
-            return cls(agent, list(data.get("notified", [])), pending)
-        except (FileNotFoundError, ValueError, TypeError, KeyError):
+            pending = None
+            if data.get("pending"):
+                raw = data["pending"]
+                pending = Pending([str(i) for i in raw["ids"]], str(raw["text"]),
+                                  float(raw["sent_at"]))  # fmt: skip
+            notified = [str(i) for i in data.get("notified", [])]
+            return cls(agent, notified, pending, bool(data.get("waiting")))
+        except (AttributeError, TypeError, KeyError, ValueError):
             return cls(agent)
 
-    def save(self, state_dir: Path) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        path = state_dir / f"{self.agent}.notices.json"
-        fd, tmp = tempfile.mkstemp(dir=state_dir, prefix=f".{path.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(asdict(self), fh)
-        os.replace(tmp, path)
+    def save(self, store: StateStore) -> None:
+        store.set_notices(self.agent, self.to_json())
 
 
 def _confirms(hook: HookRecord, pending: Pending, has_prompt_hook: bool) -> bool:
@@ -103,6 +143,31 @@ def _confirms(hook: HookRecord, pending: Pending, has_prompt_hook: bool) -> bool
         return hook.prompt_ts >= pending.sent_at and MARKER in hook.prompt
     # Without a prompt hook: any report of work (or a finished turn) after the notice.
     return hook.ts > pending.sent_at and hook.state in (WORKING, IDLE)
+
+
+def may_type(
+    provider: str,
+    hook: HookRecord | None,
+    screen: str,
+    *,
+    has_hooks: bool,
+    line_program: bool,
+) -> str | None:
+    """None if a notice may be typed into the agent now; else why not.
+
+    The caller has already found the agent idle (one state reader for all). On
+    top: its own hooks say so (agents without hooks: the screen must show its
+    prompt), a fresh look at the screen finds no question, dialog or menu
+    anywhere, and a line program's prompt has nothing typed after it.
+    """
+    reason = question(provider, screen)
+    if reason is not None:
+        return reason
+    if has_hooks and (hook is None or hook.state != IDLE):
+        return "its hooks do not say it is idle"
+    if (line_program or not has_hooks) and not prompt_ready(provider, screen):
+        return "its prompt is not on screen, or has text typed after it"
+    return None
 
 
 def notice_text(messages: Sequence[Message]) -> str:

@@ -7,17 +7,30 @@ so the org keeps running when the app quits or crashes.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 from missionctl import workspace as workspace_mod
 from missionctl.agents import proctree
 from missionctl.agents.providers import LaunchContext, provider_for
 from missionctl.agents.providers.base import missionctl_argv
-from missionctl.agents.screen import guess_state
-from missionctl.agents.state import AgentState, StateStore, resolve
+from missionctl.agents.reader import StateReader
+from missionctl.agents.state import (
+    DOWN,
+    UNKNOWN,
+    AgentState,
+    StateStore,
+    exited,
+    write_private,
+)
 from missionctl.agents.tmux import (
     CONFIG,
     DEFAULT_SIZE,
@@ -66,10 +79,48 @@ class Hub:
         return self.tmux.has_session(SESSION)
 
     def _write_config(self) -> None:
-        self.ws.runtime.mkdir(parents=True, exist_ok=True)
-        self.ws.tmux_conf.write_text(
-            CONFIG.format(width=DEFAULT_SIZE[0], height=DEFAULT_SIZE[1]), encoding="utf-8"
+        self.ws.runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_private(
+            self.ws.tmux_conf, CONFIG.format(width=DEFAULT_SIZE[0], height=DEFAULT_SIZE[1])
         )
+
+    @contextlib.contextmanager
+    def _up_lock(self, timeout: float = 120.0) -> Iterator[None]:
+        """Held for the whole of `up`: two at once once made duplicate agent windows."""
+        self.ws.runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.ws.runtime / "up.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise UserError(
+                            f"another `missionctl up` has been starting this org for {timeout:.0f}"
+                            " s; wait for it, or stop it"
+                        ) from None
+                    time.sleep(0.05)  # the other `up` reports when done; then this one sees it
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    # -- what a dead hub left ----------------------------------------------------------
+    def leftovers(self) -> list[psutil.Process]:
+        """This workspace's wrappers and supervisor that no live pane of the hub owns: the
+        hub died (its tmux server was killed) and they, or their agents, live on."""
+        owned = {p.pid for p in self.tmux.panes()} if self.is_up() else set()
+        return [p for p in proctree.hub_processes(str(self.ws.root)) if p.pid not in owned]
+
+    def end_leftovers(self, grace: float = 5.0) -> list[str]:
+        """End what the last hub left running (whole trees); return whose they were."""
+        left = self.leftovers()
+        if not left:
+            return []
+        names = [proctree.hub_process_name(p) for p in left]
+        proctree.terminate_many([p.pid for p in left], grace=grace)
+        return names
 
     def _context(self, spec: AgentSpec) -> LaunchContext:
         return LaunchContext(self.ws, self.org, spec, self.ws.worktree(spec.name))
@@ -92,6 +143,10 @@ class Hub:
     def up(self) -> list[tuple[str, str]]:
         """Start the hub and every agent not already running; return (name, what happened)."""
         check_tmux()  # present and new enough, before anything else
+        with self._up_lock():
+            return self._up()
+
+    def _up(self) -> list[tuple[str, str]]:
         specs = list(self.org.agents)
         providers = {s.name: provider_for(s.provider) for s in specs}
         for spec in specs:
@@ -103,10 +158,13 @@ class Hub:
         for spec in specs:  # the first message needs the program: fail before starting
             self._context(spec).first_message()
         self._write_config()
-        self.ws.state_dir.mkdir(parents=True, exist_ok=True)
-        self.ws.root.joinpath(".missionctl", "logs").mkdir(parents=True, exist_ok=True)
+        self.ws.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.ws.logs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
 
         report: list[tuple[str, str]] = []
+        ended = self.end_leftovers()
+        if ended:  # never a second copy of an agent in the same worktree
+            report.append((", ".join(ended), "ended: left running by a hub that died"))
         if not self.is_up():
             self.tmux.run_many([
                 ["new-session", "-d", "-s", SESSION, "-n", SUPERVISOR_WINDOW,
@@ -117,7 +175,7 @@ class Hub:
             report.append((SUPERVISOR_WINDOW, "started"))
         panes = {p.window: p for p in self.tmux.panes()}
         supervisor = panes.get(SUPERVISOR_WINDOW)
-        if supervisor is not None and report == []:
+        if supervisor is not None and not any(n == SUPERVISOR_WINDOW for n, _ in report):
             if supervisor.dead:
                 self._respawn(supervisor.pane_id, self.ws.root, None, self._supervisor_argv())
                 report.append((SUPERVISOR_WINDOW, "restarted"))
@@ -147,21 +205,26 @@ class Hub:
         return report
 
     def down(self, grace: float = 5.0) -> list[str]:
-        """Stop every agent (TERM, then KILL after `grace`), the supervisor and the server.
+        """Stop every agent (TERM, then KILL after `grace`), the supervisor and the server,
+        and whatever an earlier hub that died left running; return what was stopped.
 
         All trees are signalled at once and share one grace period: agents that
         ignore TERM cost `grace` once, not once each.
         """
-        if not self.tmux.server_running():
-            return []
-        panes = self.tmux.panes() if self.is_up() else []
+        running = self.tmux.server_running()
+        panes = self.tmux.panes() if running and self.is_up() else []
         live = [p for p in panes if not p.dead]
-        proctree.terminate_many([p.pid for p in live], grace=grace)
-        for pane in panes:
-            if pane.window != SUPERVISOR_WINDOW:
-                self.states.clear_paused(pane.window)
-        self.tmux.run("kill-server", check=False)
-        return [p.window for p in live]
+        left = self.leftovers()
+        names = [proctree.hub_process_name(p) for p in left]
+        proctree.terminate_many([p.pid for p in live] + [p.pid for p in left], grace=grace)
+        stopped = [p.window for p in live]
+        if left:  # the hub died before: its agents lived on without it
+            stopped.append(f"{', '.join(names)} (left running by a hub that died)")
+        if running:
+            self.tmux.run("kill-server", check=False)
+        for spec in self.org.agents:
+            self.states.clear_paused(spec.name)
+        return stopped
 
     # -- one agent ------------------------------------------------------------------
     def _pane(self, agent: str) -> PaneInfo:
@@ -253,39 +316,45 @@ class Hub:
         )
 
     # -- reading ----------------------------------------------------------------------
-    def statuses(self, with_screens: bool = True) -> list[AgentStatus]:
+    def statuses(self) -> list[AgentStatus]:
         """Every agent of the org with its state; `down` when the hub is not running."""
-        panes = {p.window: p for p in self.tmux.panes()} if self.is_up() else {}
+        running = self.is_up()
+        panes = {p.window: p for p in self.tmux.panes()} if running else {}
         now = time.time()
+        states = self.reader().read(self.org.names, panes, running, now)
         out = []
         for spec in self.org.agents:
             pane = panes.get(spec.name)
-            branch = f"{self.org.name}/{spec.name}"
-            if pane is None:
-                out.append(AgentStatus(spec.name, spec.role, spec.provider, spec.gpu, branch,
-                                       AgentState("down"), None, None, None))  # fmt: skip
-                continue
-            proc = self.states.proc(spec.name)
-            hook = self.states.hook(spec.name)
-            guess = None
-            if with_screens and not pane.dead and (hook is None or hook.state == "unknown"):
-                guess = guess_state(spec.provider, self.tmux.capture(pane.pane_id))
-            state = resolve(
-                hook,
-                paused_since=self.states.paused_since(spec.name),
-                dead=pane.dead,
-                dead_status=pane.exit_code,
-                screen_guess=guess,
-                started_at=proc.started_at if proc else None,
-                now=now,
-            )
-            alive = proc is not None and not pane.dead and proc.wrapper_pid == pane.pid
+            proc = self.states.proc(spec.name) if pane is not None else None
+            alive = (
+                proc is not None and pane is not None and not pane.dead
+                and proc.wrapper_pid == pane.pid
+            )  # fmt: skip
             out.append(
                 AgentStatus(
-                    spec.name, spec.role, spec.provider, spec.gpu, branch, state,
+                    spec.name, spec.role, spec.provider, spec.gpu, f"{self.org.name}/{spec.name}",
+                    states[spec.name],
                     proc.child_pid if alive and proc else None,
                     now - proc.started_at if alive and proc else None,
-                    pane.window_id,
+                    pane.window_id if pane else None,
                 )
             )  # fmt: skip
         return out
+
+    def supervisor_state(self) -> AgentState:
+        """The supervisor's window: running, exited(code) (it died), or down."""
+        if not self.is_up():
+            return AgentState(DOWN)
+        pane = next((p for p in self.tmux.panes() if p.window == SUPERVISOR_WINDOW), None)
+        if pane is None:
+            return AgentState(UNKNOWN, detail="no supervisor window")
+        if pane.dead:
+            code = pane.exit_code if pane.exit_code is not None else -1
+            why = "mail and standups stop; `missionctl up` restarts it"
+            return AgentState(exited(code), exit_code=code, detail=why)
+        return AgentState("running")
+
+    def reader(self, screen_ttl: float = 0.0) -> StateReader:
+        """The state reader every view of this hub uses (status, app, supervisor)."""
+        providers = {a.name: provider_for(a.provider) for a in self.org.agents}
+        return StateReader(self.tmux, self.states, providers, screen_ttl)

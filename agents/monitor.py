@@ -18,9 +18,7 @@ from typing import Any
 import psutil
 
 from missionctl.agents.hub import Hub
-from missionctl.agents.providers import provider_for
-from missionctl.agents.screen import guess_state
-from missionctl.agents.state import AgentState, resolve
+from missionctl.agents.state import AgentState
 from missionctl.agents.tmux import PaneInfo
 from missionctl.mailbox import HUMAN, Mailbox
 from missionctl.proc import CommandError
@@ -102,7 +100,7 @@ class OrgMonitor:
         self._tails: dict[str, MetricsTail] = {}
         self._run_owner: dict[str, tuple[str, float]] = {}  # run dir -> (agent, created)
         self._nvml: _Nvml | None = None
-        self._providers = {a.name: provider_for(a.provider) for a in hub.org.agents}
+        self._reader = hub.reader()
 
     # -- runs ------------------------------------------------------------------------------
     def _latest_runs(self) -> dict[str, Path]:
@@ -178,27 +176,11 @@ class OrgMonitor:
         children: dict[int, list[psutil.Process]] = {}
         for proc in psutil.process_iter(["ppid"]):
             children.setdefault(proc.info["ppid"], []).append(proc)
+        states = self._reader.read(hub.org.names, panes, running, now)
         views = []
         for spec in hub.org.agents:
             pane = panes.get(spec.name)
-            if pane is None:
-                state = AgentState("down" if not running else "unknown")
-            else:
-                proc = hub.states.proc(spec.name)
-                provider = self._providers[spec.name]
-                guess = None
-                if not provider.reports_work and not pane.dead:
-                    guess = guess_state(spec.provider, hub.tmux.capture(pane.pane_id))
-                state = resolve(
-                    hub.states.hook(spec.name),
-                    paused_since=hub.states.paused_since(spec.name),
-                    dead=pane.dead,
-                    dead_status=pane.exit_code,
-                    screen_guess=guess,
-                    started_at=proc.started_at if proc else None,
-                    now=now,
-                    hooks_report_work=provider.reports_work,
-                )
+            state = states[spec.name]
             views.append(
                 AgentView(
                     name=spec.name,

@@ -149,3 +149,42 @@ def terminate_many(
         _signal(proc, signal.SIGKILL)
     _wait_gone(list(leftovers.values()), 2.0)
     return [p.pid for p in procs]
+
+
+WRAPPER_MODULE = "missionctl.agents.wrapper"
+
+
+def _is_hub_process(cmdline: list[str]) -> bool:
+    """An agent window's wrapper, or the supervisor (`missionctl supervise`)."""
+    for i in range(len(cmdline) - 1):
+        if cmdline[i] == "-m" and cmdline[i + 1] == WRAPPER_MODULE:
+            return True
+    return (
+        len(cmdline) >= 2
+        and cmdline[-1] == "supervise"
+        and any(os.path.basename(a) == "missionctl" for a in cmdline[:-1])
+    )
+
+
+def hub_processes(workspace_root: str) -> list[psutil.Process]:
+    """Every wrapper and supervisor process started for this workspace (by the
+    workspace in their environment, which tmux set when it started them)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if not _is_hub_process(proc.info["cmdline"] or []):
+                continue
+            if proc.environ().get("MISSIONCTL_WORKSPACE") == workspace_root:
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def hub_process_name(proc: psutil.Process) -> str:
+    """The agent a wrapper runs, or "supervisor"."""
+    try:
+        cmdline = proc.cmdline()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return f"pid {proc.pid}"
+    return "supervisor" if cmdline[-1:] == ["supervise"] else (cmdline[-1] if cmdline else "?")

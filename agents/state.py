@@ -5,10 +5,16 @@ imports only the standard library. The source of truth is the agents' own hooks
 (Claude Code hooks, Codex `notify`, and the same command called by the scripted
 agent and the shell); screen heuristics (`screen.py`) are only a fallback.
 
-Files under `.missionctl/state/`, one writer each:
+Files under `.missionctl/state/`, one writer each, all 0600:
 - `<agent>.json`  last hook event (the hook; newest event wins, under a lock)
 - `<agent>.paused` present while the agent is paused (the hub's pause/resume)
 - `<agent>.proc.json` the wrapper's pid, the provider's pid, start time (the wrapper)
+- `<agent>.notices.json` mail notices typed and confirmed (the supervisor)
+- `<agent>.takeover` present while a person has the agent's terminal (the app)
+
+`resolve()` turns them, with what tmux and the screen say, into the one state
+every reader shows (`missionctl status`, the app and the supervisor all go
+through `reader.StateReader`, which calls it).
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import math
 import os
+import stat
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -27,14 +35,30 @@ WORKING = "working"
 IDLE = "idle"
 NEEDS_YOU = "needs-you"
 PAUSED = "paused"
+TAKEN_OVER = "taken-over"  # a person has the agent's terminal
+DOWN = "down"  # the hub is not running
 UNKNOWN = "unknown"
-STATES = (STARTING, WORKING, IDLE, NEEDS_YOU, PAUSED, UNKNOWN)  # plus exited(<code>)
+# Every state an agent can be shown in, plus `exited(<code>)` (see `exited()`).
+STATES = (STARTING, WORKING, IDLE, NEEDS_YOU, PAUSED, TAKEN_OVER, DOWN, UNKNOWN)
 
 # An agent counts as idle only after this much quiet: a Stop hook is often
 # followed at once by more work (a queued prompt, a hook that continues the turn).
 IDLE_QUIET_S = 1.5
+# How far from now a reported timestamp may be (the shell's own clock orders its
+# events): beyond this it is a lie or a broken clock, and now is used instead.
+TS_SLACK_S = 60.0
+# A hook record older than its process (by more than this) belongs to an earlier life.
+EARLIER_LIFE_S = 1.0
+STARTING_FOR_S = 30.0
+
+
+def exited(code: int) -> str:
+    """The state name of an agent whose process ended with `code`."""
+    return f"exited({code})"
+
 
 # Claude Code hook events -> state. None: recorded, but the state is unchanged.
+# Codex (0.17x) has the same lifecycle hooks under the same names, plus Interrupt.
 CLAUDE_EVENTS: dict[str, str | None] = {
     "SessionStart": IDLE,
     "UserPromptSubmit": WORKING,
@@ -50,6 +74,8 @@ CLAUDE_EVENTS: dict[str, str | None] = {
 }
 # The events missionctl installs as Claude Code hooks.
 CLAUDE_HOOKED = tuple(CLAUDE_EVENTS)
+# Codex's own: Esc ends a turn without Stop.
+CODEX_EVENTS: dict[str, str | None] = {**CLAUDE_EVENTS, "Interrupt": IDLE}
 DIRECT_STATES = (STARTING, WORKING, IDLE, NEEDS_YOU)
 
 
@@ -72,8 +98,26 @@ class HookRecord(NamedTuple):
         return self._asdict()
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> HookRecord:
-        return cls(**{k: v for k, v in data.items() if k in cls._fields})
+    def from_json(cls, data: Any) -> HookRecord:
+        """A record from its JSON; `ValueError` if any field has the wrong type."""
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        fields = {k: v for k, v in data.items() if k in cls._fields}
+        for key in ("agent", "event", "state", "detail", "prompt", "previous"):
+            if key in fields and not isinstance(fields[key], str):
+                raise ValueError(f"{key} is not a string")
+        for key in ("ts", "prompt_ts"):
+            value = fields.get(key, 0.0)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{key} is not a number")
+            if not math.isfinite(value):
+                raise ValueError(f"{key} is not finite")
+            fields[key] = float(value)
+        if "agent" not in fields or "state" not in fields or "ts" not in data:
+            raise ValueError("agent, state or ts is missing")
+        if fields["state"] not in DIRECT_STATES and fields["state"] != UNKNOWN:
+            raise ValueError(f"state {fields['state']!r} is not a hook state")
+        return cls(**fields)
 
 
 class ProcRecord(NamedTuple):
@@ -86,12 +130,31 @@ class ProcRecord(NamedTuple):
     provider: str
     argv0: str = ""
 
+    @classmethod
+    def from_json(cls, data: Any) -> ProcRecord:
+        """A record from its JSON; `ValueError` if any field has the wrong type."""
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        try:
+            record = cls(**{k: v for k, v in data.items() if k in cls._fields})
+        except TypeError as exc:
+            raise ValueError(str(exc)) from None
+        ints = (record.wrapper_pid, record.child_pid)
+        if any(isinstance(v, bool) or not isinstance(v, int) or v <= 0 for v in ints):
+            raise ValueError("a pid is not a positive integer")
+        if isinstance(record.started_at, bool) or not isinstance(record.started_at, (int, float)):
+            raise ValueError("started_at is not a number")
+        if not all(isinstance(v, str) for v in (record.agent, record.provider, record.argv0)):
+            raise ValueError("agent, provider or argv0 is not a string")
+        return record
+
 
 class AgentState(NamedTuple):
-    """The state shown to people: one of STATES or `exited(<code>)`."""
+    """The state shown to people: one of STATES or `exited(<code>)`, and why."""
 
     name: str
     since: float | None = None
+    # One line shown beside the state: the question on screen, "mail waiting"...
     detail: str = ""
     exit_code: int | None = None
 
@@ -118,13 +181,23 @@ def event_state(event: str, payload: Mapping[str, Any] | None) -> str | None:
         if "approval" in kind:
             return NEEDS_YOU
         return None
-    return CLAUDE_EVENTS.get(event)
+    return CODEX_EVENTS.get(event)
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def clamp_ts(ts: float | None, now: float) -> float:
+    """A reported timestamp, or `now` when it is missing, not finite, or far from now."""
+    if ts is None or not math.isfinite(ts) or abs(ts - now) > TS_SLACK_S:
+        return now
+    return ts
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `path` atomically (a reader sees the old or the new file, never half),
+    readable by this user only, whatever the umask."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}")
     try:
-        with open(tmp, "x", encoding="utf-8") as fh:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with open(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)
     except BaseException:
@@ -133,19 +206,69 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
+# A state file is a few hundred bytes: anything far bigger is not ours.
+MAX_STATE_FILE = 64 * 1024
+
+
+def read_json(path: Path) -> Any:
+    """The JSON in a small regular file; FileNotFoundError if absent, ValueError if it is
+    not a regular file, too big, or not JSON. Links are not followed (agents share this
+    user: a link could point a reader at a FIFO or /dev/zero)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(f"cannot open: {exc.strerror}") from None
+    with open(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise ValueError("not a regular file")
+        data = fh.read(MAX_STATE_FILE + 1)
+    if len(data) > MAX_STATE_FILE:
+        raise ValueError("too big")
+    return json.loads(data.decode("utf-8", errors="strict"))
+
+
 class StateStore:
-    """The state files of one workspace (`.missionctl/state/`)."""
+    """The state files of one workspace (`.missionctl/state/`).
+
+    Readers never fail on a bad file: it counts as missing, and is reported once
+    through `problems` (the supervisor logs them), so one agent's broken file
+    cannot stop the org.
+    """
 
     def __init__(self, state_dir: Path) -> None:
         self.dir = state_dir
+        self.problems: list[str] = []
+        self._reported: set[tuple[str, str]] = set()
 
     def _path(self, agent: str, suffix: str) -> Path:
         return self.dir / f"{agent}{suffix}"
 
+    def _mkdir(self) -> None:
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def _bad(self, path: Path, why: str) -> None:
+        key = (path.name, why)
+        if key not in self._reported:
+            self._reported.add(key)
+            self.problems.append(f"{path}: {why}; treated as missing")
+
+    def _load(self, agent: str, suffix: str) -> Any:
+        path = self._path(agent, suffix)
+        try:
+            return read_json(path)
+        except FileNotFoundError:
+            return None
+        except (ValueError, OSError) as exc:
+            self._bad(path, str(exc) or type(exc).__name__)
+            return None
+
     @contextlib.contextmanager
     def _locked(self, agent: str) -> Iterator[None]:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        with open(self._path(agent, ".lock"), "a") as lock:
+        self._mkdir()
+        fd = os.open(self._path(agent, ".lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        with open(fd, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 yield
@@ -160,8 +283,12 @@ class StateStore:
         payload: Mapping[str, Any] | None = None,
         now: float | None = None,
     ) -> HookRecord | None:
-        """Apply a hook event; returns the new record (None if older than the stored one)."""
-        ts = time.time() if now is None else now
+        """Apply a hook event; returns the new record (None if older than the stored one).
+
+        `now` is the event's own time (the shell reports its clock); an untrusted
+        one must go through `clamp_ts` first (`missionctl hook` does).
+        """
+        ts = time.time() if now is None or not math.isfinite(now) else now
         new_state = event_state(event, payload)
         with self._locked(agent):
             old = self.hook(agent)
@@ -174,57 +301,73 @@ class StateStore:
             detail = ""
             if payload:
                 detail = str(payload.get("message") or payload.get("error") or "")[:200]
+            # What the agent was doing before this event: idle after idle is idle.
             previous = old.state if old else UNKNOWN
-            if old is not None and old.state == state:
-                previous = old.previous
             record = HookRecord(agent, event, state, ts, detail, prompt, prompt_ts, previous)
-            _write_atomic(self._path(agent, ".json"), json.dumps(record.to_json()))
+            write_private(self._path(agent, ".json"), json.dumps(record.to_json()))
             return record
 
     def hook(self, agent: str) -> HookRecord | None:
-        try:
-            data = json.loads(self._path(agent, ".json").read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
+        data = self._load(agent, ".json")
+        if data is None:
             return None
-        return HookRecord.from_json(data)
+        try:
+            return HookRecord.from_json(data)
+        except ValueError as exc:
+            self._bad(self._path(agent, ".json"), str(exc))
+            return None
 
     def forget(self, agent: str) -> None:
         """Drop an agent's hook state (it is being restarted)."""
-        for suffix in (".json", ".paused", ".proc.json", ".takeover"):
+        for suffix in (".json", ".paused", ".proc.json", ".takeover", ".notices.json"):
             with contextlib.suppress(FileNotFoundError):
                 self._path(agent, suffix).unlink()
 
     # -- pause marker -----------------------------------------------------------
     def set_paused(self, agent: str, pids: list[int]) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        _write_atomic(self._path(agent, ".paused"), json.dumps({"pids": pids, "ts": time.time()}))
+        self._mkdir()
+        write_private(self._path(agent, ".paused"), json.dumps({"pids": pids, "ts": time.time()}))
 
     def clear_paused(self, agent: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self._path(agent, ".paused").unlink()
 
+    def _paused(self, agent: str) -> tuple[float, list[int]] | None:
+        """(since, pids) of a paused agent. A marker that cannot be read still means
+        paused (it is only written by pause): better shown paused than typed into."""
+        path = self._path(agent, ".paused")
+        if not os.path.lexists(path):
+            return None
+        data = self._load(agent, ".paused")
+        try:
+            ts = float(data["ts"])
+            pids = [int(p) for p in data.get("pids", [])]
+            if not math.isfinite(ts):
+                raise ValueError("ts is not finite")
+            return ts, pids
+        except (TypeError, KeyError, ValueError, AttributeError, OverflowError):
+            if data is not None:
+                self._bad(path, "not a pause record")
+            with contextlib.suppress(OSError):
+                return os.lstat(path).st_mtime, []
+            return None
+
     def paused_pids(self, agent: str) -> list[int]:
         """The processes pause stopped (some may have left the tree since)."""
-        try:
-            data = json.loads(self._path(agent, ".paused").read_text(encoding="utf-8"))
-            return [int(p) for p in data.get("pids", [])]
-        except (FileNotFoundError, ValueError, TypeError):
-            return []
+        paused = self._paused(agent)
+        return paused[1] if paused else []
 
     def paused_since(self, agent: str) -> float | None:
-        try:
-            data = json.loads(self._path(agent, ".paused").read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
-            return None
-        return float(data.get("ts", 0.0))
+        paused = self._paused(agent)
+        return paused[0] if paused else None
 
     # -- takeover marker: a person is typing in the agent's terminal ----------------
     def set_taken_over(self, agent: str, on: bool) -> None:
         """Mark (or unmark) that this process has given the agent's terminal to a person."""
         path = self._path(agent, ".takeover")
         if on:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            _write_atomic(path, json.dumps({"pid": os.getpid(), "ts": time.time()}))
+            self._mkdir()
+            write_private(path, json.dumps({"pid": os.getpid(), "ts": time.time()}))
         else:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
@@ -233,17 +376,18 @@ class StateStore:
         """Whether a person has the agent's terminal now. A marker whose owner died
         (the app killed, the terminal closed) is stale and removed."""
         path = self._path(agent, ".takeover")
-        try:
-            owner = int(json.loads(path.read_text(encoding="utf-8"))["pid"])
-        except FileNotFoundError:
+        if not os.path.lexists(path):
             return False
-        except (ValueError, KeyError, TypeError):
+        data = self._load(agent, ".takeover")
+        try:
+            owner = int(data["pid"])
+        except (TypeError, KeyError, ValueError):
             owner = 0
         try:
             if owner > 0:
                 os.kill(owner, 0)
                 return True
-        except ProcessLookupError:
+        except (ProcessLookupError, OverflowError):
             pass
         except PermissionError:
             return True  # alive, someone else's
@@ -253,15 +397,27 @@ class StateStore:
 
     # -- the wrapper's record -----------------------------------------------------
     def set_proc(self, record: ProcRecord) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        _write_atomic(self._path(record.agent, ".proc.json"), json.dumps(record._asdict()))
+        self._mkdir()
+        write_private(self._path(record.agent, ".proc.json"), json.dumps(record._asdict()))
 
     def proc(self, agent: str) -> ProcRecord | None:
-        try:
-            data = json.loads(self._path(agent, ".proc.json").read_text(encoding="utf-8"))
-            return ProcRecord(**data)
-        except (FileNotFoundError, ValueError, TypeError):
+        data = self._load(agent, ".proc.json")
+        if data is None:
             return None
+        try:
+            return ProcRecord.from_json(data)
+        except ValueError as exc:
+            self._bad(self._path(agent, ".proc.json"), str(exc))
+            return None
+
+    # -- the supervisor's record of mail notices ------------------------------------
+    def notices(self, agent: str) -> Any:
+        """The notice book's JSON (see `delivery.NoticeBook`), or None."""
+        return self._load(agent, ".notices.json")
+
+    def set_notices(self, agent: str, data: Mapping[str, Any]) -> None:
+        self._mkdir()
+        write_private(self._path(agent, ".notices.json"), json.dumps(data))
 
 
 def resolve(
@@ -270,38 +426,70 @@ def resolve(
     paused_since: float | None,
     dead: bool,
     dead_status: int | None,
-    screen_guess: str | None = None,
+    screen_state: str | None = None,
+    screen_reason: str = "",
     started_at: float | None = None,
     now: float | None = None,
     hooks_report_work: bool = True,
+    taken_over: bool = False,
+    mail_waiting: bool = False,
 ) -> AgentState:
     """The state to show, from the hook record and what tmux and the screen say.
 
-    Precedence: exited (tmux says the pane is dead) > paused > hook state (idle
-    debounced by IDLE_QUIET_S) > screen heuristics > starting/unknown. For agents
-    whose hooks never report work (`hooks_report_work=False`, Codex), a screen that
-    shows work or a question wins over an idle hook.
+    Precedence: exited (tmux says the pane is dead) > paused > taken-over > a
+    question on screen (over any hook state but working: hooks do not see trust
+    dialogs, and Codex's notify does not see approvals) > hook state (idle
+    debounced by IDLE_QUIET_S) > screen > starting/unknown. For agents whose hooks
+    never report work (`hooks_report_work=False`), a screen that shows work wins
+    over an idle hook. An idle agent with an unconfirmed mail notice shows
+    `needs-you` ("mail waiting"): the supervisor never retypes a notice blind.
     """
     now = time.time() if now is None else now
     if dead:
         code = dead_status if dead_status is not None else -1
-        return AgentState(f"exited({code})", exit_code=code)
+        return AgentState(exited(code), exit_code=code)
     if paused_since is not None:
         return AgentState(PAUSED, since=paused_since)
-    # A hook record from before this process started belongs to an earlier life.
-    if hook is not None and started_at is not None and hook.ts < started_at - 1.0:
+    if taken_over:
+        return AgentState(TAKEN_OVER, detail="a person is typing in its terminal")
+    if hook is not None and started_at is not None and hook.ts < started_at - EARLIER_LIFE_S:
         hook = None
+    hook_state = hook.state if hook is not None else None
+    if screen_state == NEEDS_YOU and (hook_state != WORKING or not hooks_report_work):
+        return AgentState(NEEDS_YOU, since=hook.ts if hook else None, detail=screen_reason)
+    state = _from_hook(hook, screen_state, started_at, now, hooks_report_work)
+    if mail_waiting and state.name in (IDLE, UNKNOWN):
+        return AgentState(
+            NEEDS_YOU, since=state.since, detail="mail waiting: a notice was not confirmed"
+        )
+    return state
+
+
+def _from_hook(
+    hook: HookRecord | None,
+    screen_state: str | None,
+    started_at: float | None,
+    now: float,
+    hooks_report_work: bool,
+) -> AgentState:
     if hook is not None:
-        if not hooks_report_work and hook.state == IDLE and screen_guess in (WORKING, NEEDS_YOU):
-            # Codex says only when a turn ends: past that, the screen knows better.
-            return AgentState(screen_guess, since=hook.ts)
-        if hook.state == IDLE and now - hook.ts < IDLE_QUIET_S:
-            previous = hook.previous if hook.previous != IDLE else WORKING
-            return AgentState(previous, since=hook.ts, detail=hook.detail)
+        if hook.state == IDLE:
+            if not hooks_report_work and screen_state == WORKING:
+                # Codex's notify says only when a turn ends: past that, the screen knows.
+                return AgentState(WORKING, since=hook.ts)
+            if now - hook.ts < IDLE_QUIET_S and hook.previous != IDLE:
+                # The quiet period: the agent was busy a moment ago.
+                previous = STARTING if hook.previous in (STARTING, UNKNOWN) else WORKING
+                return AgentState(previous, since=hook.ts, detail=hook.detail)
+            return AgentState(IDLE, since=hook.ts, detail=hook.detail)
+        if hook.state == STARTING:
+            if screen_state in (WORKING, IDLE):
+                return AgentState(screen_state)  # hooks that never came (or cannot)
+            return AgentState(STARTING, since=hook.ts)
         if hook.state != UNKNOWN:
             return AgentState(hook.state, since=hook.ts, detail=hook.detail)
-    if screen_guess is not None and screen_guess != UNKNOWN:
-        return AgentState(screen_guess)
-    if hook is None and started_at is not None and now - started_at < 30:
+    if screen_state is not None and screen_state != UNKNOWN:
+        return AgentState(screen_state)
+    if hook is None and started_at is not None and now - started_at < STARTING_FOR_S:
         return AgentState(STARTING, since=started_at)
     return AgentState(UNKNOWN)

@@ -9,6 +9,8 @@ starts it again.
 from __future__ import annotations
 
 import json
+import math
+import os
 import signal
 import threading
 import time
@@ -16,11 +18,11 @@ from collections.abc import Callable
 from types import FrameType
 
 from missionctl import workspace as workspace_mod
-from missionctl.agents.delivery import NoticeBook
+from missionctl.agents.delivery import NoticeBook, may_type
 from missionctl.agents.hub import Hub
 from missionctl.agents.providers import provider_for
-from missionctl.agents.screen import guess_state
-from missionctl.agents.state import resolve
+from missionctl.agents.reader import StateReader
+from missionctl.agents.state import IDLE, read_json, write_private
 from missionctl.agents.tmux import PaneInfo
 from missionctl.cliargs import parser
 from missionctl.mailbox import HUMAN, Mailbox, MailWatcher, Message
@@ -40,19 +42,20 @@ def call_standup(ws: workspace_mod.Workspace, now: float | None = None) -> list[
     box = Mailbox.for_workspace(ws)
     sent = box.send(SENDER, "all", STANDUP_BODY, kind="standup", subject=STANDUP_SUBJECT)
     sent = [m for m in sent if m.to != HUMAN]
-    ws.state_dir.mkdir(parents=True, exist_ok=True)
-    (ws.state_dir / "standup.json").write_text(
-        json.dumps({"last": time.time() if now is None else now})
+    ws.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_private(
+        ws.state_dir / "standup.json", json.dumps({"last": time.time() if now is None else now})
     )
     return sent
 
 
 def last_standup(ws: workspace_mod.Workspace) -> float | None:
     try:
-        data = json.loads((ws.state_dir / "standup.json").read_text())
-        return float(data["last"])
-    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        data = read_json(ws.state_dir / "standup.json")
+        last = float(data["last"])
+    except (FileNotFoundError, ValueError, KeyError, TypeError, OSError):
         return None
+    return last if math.isfinite(last) else None
 
 
 class Supervisor:
@@ -62,8 +65,12 @@ class Supervisor:
         self.hub = hub
         self.ws = hub.ws
         self.box = Mailbox.for_workspace(self.ws)
-        self.books = {a.name: NoticeBook.load(self.ws.state_dir, a.name) for a in hub.org.agents}
+        self.names = hub.org.names
+        self.books = {name: NoticeBook.load(hub.states, name) for name in self.names}
         self.providers = {a.name: provider_for(a.provider) for a in hub.org.agents}
+        # 4 Hz ticks need no fresher screen than a second old; a notice is typed only
+        # after a fresh look of its own (`_deliver`).
+        self.reader = StateReader(hub.tmux, hub.states, self.providers, screen_ttl=1.0)
         # org.toml's submit_delay wins over the provider's own.
         self.delays = {
             a.name: hub.org.provider_settings(a.provider).submit_delay
@@ -72,6 +79,7 @@ class Supervisor:
         }
         self.last_state: dict[str, str] = {}
         self.log = log
+        self._said: dict[str, str] = {}  # the last error or veto said per agent: say it once
         self.wake = threading.Event()
         self.started = time.time()
 
@@ -82,76 +90,80 @@ class Supervisor:
             self.log(f"mail for you from {message.sender}: {message.headline} ({message.kind})")
         self.wake.set()
 
+    def _once(self, agent: str, line: str) -> None:
+        if self._said.get(agent) != line:
+            self._said[agent] = line
+            self.log(f"{agent}: {line}")
+
     # -- one pass -------------------------------------------------------------------------
     def tick(self, now: float | None = None) -> None:
         now = time.time() if now is None else now
         panes = {p.window: p for p in self.hub.tmux.panes()}
-        for spec in self.hub.org.agents:
-            pane = panes.get(spec.name)
-            if pane is None:
+        states = self.reader.read(self.names, panes, running=True, now=now)
+        for problem in self.hub.states.problems:
+            self.log(f"state file problem: {problem}")
+        self.hub.states.problems.clear()
+        for agent in self.names:
+            pane = panes.get(agent)
+            state = states.get(agent)
+            if pane is None or state is None:
                 continue
-            state = self._state(spec.name, pane, now)
-            if self.last_state.get(spec.name) != state:
-                if spec.name in self.last_state:
-                    self.log(f"{spec.name}: {self.last_state[spec.name]} -> {state}")
-                self.last_state[spec.name] = state
-            if not pane.dead:
-                self._deliver(spec.name, pane, state, now)
+            if self.last_state.get(agent) != state.name:
+                if agent in self.last_state:
+                    why = f" ({state.detail})" if state.detail else ""
+                    self.log(f"{agent}: {self.last_state[agent]} -> {state.name}{why}")
+                self.last_state[agent] = state.name
+            if pane.dead:
+                continue
+            try:  # one agent's trouble must not stop mail for the others
+                self._deliver(agent, pane, state.name, now)
+            except Exception as exc:
+                self._once(agent, f"mail notice failed: {type(exc).__name__}: {exc}")
         self._standup_if_due(now)
-
-    def _state(self, agent: str, pane: PaneInfo, now: float) -> str:
-        proc = self.hub.states.proc(agent)
-        provider = self.providers[agent]
-        hook = self.hub.states.hook(agent)
-        guess = None
-        # The screen only matters where it can overturn an idle hook before a notice is
-        # typed: capture then, not on every tick (4 Hz x every Codex agent).
-        if (
-            not provider.reports_work
-            and not pane.dead
-            and hook is not None
-            and hook.state == "idle"
-            and self.box.unread_count(agent)
-        ):
-            guess = guess_state(provider.name, self.hub.tmux.capture(pane.pane_id))
-        return resolve(
-            hook,
-            paused_since=self.hub.states.paused_since(agent),
-            dead=pane.dead,
-            dead_status=pane.exit_code,
-            screen_guess=guess,
-            started_at=proc.started_at if proc else None,
-            now=now,
-            hooks_report_work=provider.reports_work,
-        ).name
 
     def _deliver(self, agent: str, pane: PaneInfo, state: str, now: float) -> None:
         book = self.books[agent]
         provider = self.providers[agent]
-        changed = False
-        outcome = book.settle(self.hub.states.hook(agent), provider.has_prompt_hook, now)
-        if outcome == "confirmed":
-            changed = True
-        elif outcome == "expired":
-            self.log(f"{agent}: the mail notice was not confirmed; it will be sent again")
-            changed = True
-        if self.hub.states.taken_over(agent):
-            state = "taken-over"  # a person is typing there: never type over them
-        if state != "idle" or book.pending is not None:
-            if changed:
-                book.save(self.ws.state_dir)
-            return
         unread = self.box.inbox(agent)
-        book.forget_read({m.id for m in unread} | set(book.pending.ids if book.pending else []))
+        unread_ids = {m.id for m in unread}
+        hook = self.hub.states.hook(agent)
+        outcome = book.settle(hook, provider.has_prompt_hook, now, unread_ids)
+        changed = outcome is not None
+        if outcome == "waiting":
+            self.log(f"{agent}: the mail notice was not confirmed; mail waiting (take over)")
+        if state != IDLE or book.pending is not None:
+            if changed:
+                book.save(self.hub.states)
+            return
+        pruned = len(book.notified)
+        book.forget_read(unread_ids)
+        changed = changed or len(book.notified) != pruned
         notice = book.next_notice(state, unread)
         if notice is not None:
             ids, text = notice
-            self._type(pane, provider.notice_prefix + text, self.delays[agent])
-            book.sent(ids, text, time.time())
-            self.log(f"{agent}: told of {len(ids)} new message(s)")
-            changed = True
+            if provider.notice_channel == "print":
+                self._print(pane, text)
+                book.printed(ids)
+                self.log(f"{agent}: told of {len(ids)} new message(s) (printed)")
+                changed = True
+            else:
+                # A fresh look right before typing: nothing on screen may be answered.
+                screen = self.hub.tmux.capture(pane.pane_id)
+                veto = may_type(provider.name, hook, screen, has_hooks=provider.has_hooks,
+                                line_program=provider.line_program)  # fmt: skip
+                if veto is not None:
+                    self._once(agent, f"mail notice held back: {veto}")
+                elif self.hub.states.taken_over(agent):
+                    pass  # a person took the terminal meanwhile
+                else:
+                    book.sent(ids, text, time.time())
+                    book.save(self.hub.states)  # before typing: a restart must not retype
+                    self._type(pane, text, self.delays[agent])
+                    self._said.pop(agent, None)
+                    self.log(f"{agent}: told of {len(ids)} new message(s)")
+                    changed = True
         if changed:
-            book.save(self.ws.state_dir)
+            book.save(self.hub.states)
 
     def _type(self, pane: PaneInfo, text: str, delay: float) -> None:
         """Paste one line (bracketed, if the program asked for it), then Enter."""
@@ -165,6 +177,15 @@ class Supervisor:
         time.sleep(delay)  # TUIs that see Enter inside the paste would not submit it
         self.hub.tmux.run("send-keys", "-t", pane.pane_id, "Enter")
 
+    def _print(self, pane: PaneInfo, text: str) -> None:
+        """Write a notice to the agent's terminal as output: shown, never read as input."""
+        line = f"\r\n[missionctl] {text}\r\n".encode()
+        fd = os.open(pane.tty, os.O_WRONLY | os.O_NOCTTY | os.O_NONBLOCK)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
     def _standup_if_due(self, now: float) -> None:
         every = self.hub.org.standup_every
         if every is None:
@@ -176,14 +197,14 @@ class Supervisor:
 
     # -- the loop -------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
-        watcher = MailWatcher(self.box, self.on_message, recipients=[*self.hub.org.names, HUMAN])
+        watcher = MailWatcher(self.box, self.on_message, recipients=[*self.names, HUMAN])
         watcher.start()
         try:
             while not stop.is_set():
                 try:
                     self.tick()
                 except Exception as exc:  # one bad pass must not end supervision
-                    self.log(f"supervisor error: {type(exc).__name__}: {exc}")
+                    self._once("supervisor", f"error: {type(exc).__name__}: {exc}")
                 self.wake.wait(TICK_S)
                 self.wake.clear()
         finally:

@@ -68,6 +68,7 @@ class PaneInfo:
     width: int
     height: int
     current_command: str
+    tty: str = ""  # the pane's terminal device (/dev/pts/N)
 
     @property
     def exit_code(self) -> int | None:
@@ -162,7 +163,7 @@ class Tmux:
         fields = [
             "#{window_name}", "#{window_id}", "#{pane_id}", "#{pane_pid}", "#{pane_dead}",
             "#{pane_dead_status}", "#{pane_dead_signal}", "#{pane_width}", "#{pane_height}",
-            "#{pane_current_command}", "#{pid}",
+            "#{pane_current_command}", "#{pane_tty}", "#{pid}",
         ]  # fmt: skip
         for attempt in range(20):
             out = self.run("list-panes", "-s", "-t", f"={session}", "-F", _FIELD_SEP.join(fields))
@@ -201,9 +202,33 @@ class Tmux:
                     width=int(parts[7]),
                     height=int(parts[8]),
                     current_command=parts[9],
+                    tty=parts[10],
                 )
             )
         return panes
+
+    def capture_many(self, targets: Sequence[str]) -> dict[str, str]:
+        """The visible screens of several panes in one tmux call; a pane that is gone
+        is left out."""
+        if not targets:
+            return {}
+        commands: list[list[str]] = []
+        for target in targets:
+            commands += [["display-message", "-p", f"{_FIELD_SEP}{target}"],
+                         ["capture-pane", "-p", "-t", target]]  # fmt: skip
+        try:
+            out = self.run_many(commands)
+        except proc.CommandError:  # one pane went away meanwhile: one call each
+            screens = {}
+            for target in targets:
+                with contextlib.suppress(proc.CommandError):
+                    screens[target] = self.capture(target)
+            return screens
+        screens = {}
+        for chunk in out.split(_FIELD_SEP)[1:]:
+            target, _, screen = chunk.partition("\n")
+            screens[target] = screen
+        return screens
 
     def capture(self, target: str, *, escapes: bool = False, history: int = 0) -> str:
         """The visible screen of `target` (`escapes`: with colour; `history`: and that

@@ -82,8 +82,13 @@ class Provider(Protocol):
     # Seconds between pasting a mail notice and pressing Enter: TUIs that treat a
     # fast Enter as part of the paste need a moment.
     submit_delay: float
-    # Typed before a mail notice (a shell gets "# " so the notice is a comment).
-    notice_prefix: str
+    # How a mail notice reaches it: "type" (pasted into its prompt and submitted) or
+    # "print" (written to its terminal as output: for shells, where typed text runs).
+    notice_channel: str
+    # A line program (its prompt is the last line and typed text shows after it).
+    line_program: bool
+    # Whether its own hooks say when it is idle at its prompt.
+    has_hooks: bool
     # Whether the agent reports the text of each prompt it accepts (confirms notices).
     has_prompt_hook: bool
     # Whether its hooks say when it starts working; if not, the screen has to.

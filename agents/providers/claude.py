@@ -16,7 +16,9 @@ MARKER = "missionctl hook"
 class Claude:
     name = "claude"
     submit_delay = 0.3
-    notice_prefix = ""
+    notice_channel = "type"
+    line_program = False
+    has_hooks = True
     reports_work = True  # PreToolUse/UserPromptSubmit report work
     has_prompt_hook = True  # UserPromptSubmit carries the prompt text
     package = "@anthropic-ai/claude-code"

@@ -14,7 +14,9 @@ from missionctl.agents.providers.base import (
 class Codex:
     name = "codex"
     submit_delay = 0.5
-    notice_prefix = ""
+    notice_channel = "type"
+    line_program = False
+    has_hooks = True
     reports_work = False  # notify reports finished turns only
     has_prompt_hook = False  # notify reports finished turns only
     package = "@openai/codex"

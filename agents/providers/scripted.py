@@ -10,7 +10,9 @@ from missionctl.agents.providers.base import LaunchContext
 class Scripted:
     name = "scripted"
     submit_delay = 0.1
-    notice_prefix = ""
+    notice_channel = "type"
+    line_program = True
+    has_hooks = True
     reports_work = True  # it calls `missionctl hook working`
     has_prompt_hook = True  # reports each typed line as UserPromptSubmit
 

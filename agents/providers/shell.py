@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import shlex
+import sys
+from pathlib import Path
 
 from missionctl.agents.providers.base import LaunchContext, missionctl_argv
+from missionctl.agents.state import write_private
 
 # PS0 runs after a command line is read, before it executes; PROMPT_COMMAND before
 # each prompt. Both run the same hook the coding agents call, in the background so
@@ -13,6 +16,8 @@ RC = """\
 # missionctl: a login-like interactive shell for agent {agent}
 [ -f /etc/profile ] && . /etc/profile
 [ -f "$HOME/.bashrc" ] && . "$HOME/.bashrc"
+# /etc/profile resets PATH on Debian: put this missionctl first again.
+PATH={bin_dir}:"$PATH"
 __mc_hook() {{ ( {hook} "$1" --ts "$EPOCHREALTIME" </dev/null >/dev/null 2>&1 & ) }}
 PROMPT_COMMAND="__mc_hook idle${{PROMPT_COMMAND:+; $PROMPT_COMMAND}}"
 PS0='$(__mc_hook working)'
@@ -23,8 +28,11 @@ PS1='{agent}$ '
 class Shell:
     name = "shell"
     submit_delay = 0.05
-    # A notice typed into bash must never run: it goes in as a comment.
-    notice_prefix = "# "
+    # Typed text runs in a shell (a half-typed line, an open quote): notices are
+    # printed to its terminal instead, never typed.
+    notice_channel = "print"
+    line_program = False
+    has_hooks = True  # PROMPT_COMMAND reports each prompt
     reports_work = True  # PS0 reports each command
     has_prompt_hook = False
 
@@ -35,10 +43,11 @@ class Shell:
         return str(ctx.workspace.hooks_dir / f"shell-{ctx.agent.name}.bashrc")
 
     def prepare(self, ctx: LaunchContext) -> None:
-        ctx.workspace.hooks_dir.mkdir(parents=True, exist_ok=True)
+        ctx.workspace.hooks_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         hook = shlex.join([*missionctl_argv(), "hook"])
-        with open(self._rc(ctx), "w", encoding="utf-8") as fh:
-            fh.write(RC.format(agent=ctx.agent.name, hook=hook))
+        bin_dir = shlex.quote(str(Path(sys.executable).parent))
+        rc = RC.format(agent=ctx.agent.name, hook=hook, bin_dir=bin_dir)
+        write_private(Path(self._rc(ctx)), rc)
 
     def command(self, ctx: LaunchContext) -> list[str]:
         if ctx.settings.command:

@@ -12,7 +12,9 @@ from missionctl.tui.widgets.metrics_strip import MetricsStrip
 from missionctl.tui.widgets.pane_mirror import PaneMirror
 
 # State -> style class on the header (colours live in app.tcss).
-STATE_CLASSES = ("working", "idle", "needs-you", "paused", "exited", "starting", "unknown", "down")
+STATE_CLASSES = (
+    "working", "idle", "needs-you", "paused", "taken-over", "exited", "starting", "unknown", "down",
+)  # fmt: skip
 
 
 def state_class(state: str) -> str:
@@ -22,7 +24,7 @@ def state_class(state: str) -> str:
 
 
 class CellHeader(Static):
-    """`1 r1 WORKING  researcher, claude, GPU 0  ✉ 2 unread`."""
+    """`1 r1 NEEDS-YOU  researcher, claude, GPU 0  ✉ 2 unread  trust dialog: take over…`."""
 
 
 class AgentCell(Vertical):
@@ -55,6 +57,8 @@ class AgentCell(Vertical):
         text.append(f"GPU {view.gpu}" if view.gpu is not None else "no GPU")
         if view.unread:
             text.append(f"  ✉ {view.unread} unread", style="bold")
+        if state == "needs-you" and view.state.detail:
+            text.append(f"  {view.state.detail}", style="italic")  # why: the question, mail
         if text != self._header_text:  # a second's snapshot mostly changes nothing
             self._header_text = text
             self.header.update(text, layout=False)  # one fixed row: no layout pass

@@ -21,7 +21,7 @@ def _received(hub: Hub) -> list[str]:
 
 
 def _state(hub: Hub) -> str:
-    return hub.statuses(with_screens=False)[0].state.name
+    return hub.statuses()[0].state.name
 
 
 def _notices(hub: Hub) -> list[str]:
@@ -57,7 +57,7 @@ def test_notice_waits_for_idle_and_arrives_exactly_once(hub_factory: Callable[..
     (hub.ws.worktree("p1") / "release").touch()
     notices = wait_for(lambda: _notices(hub), timeout=15, message="the notice")
     assert notices == ["1 new message from human: baseline first — run `missionctl mail inbox`"]
-    wait_for(lambda: first.id in NoticeBook.load(hub.ws.state_dir, "p1").notified,
+    wait_for(lambda: first.id in NoticeBook.load(hub.states, "p1").notified,
              message="the notice to be confirmed")  # fmt: skip
     # Idle again, mail still unread: it is not announced a second time.
     _never(lambda: len(_notices(hub)) > 1, seconds=3.0)

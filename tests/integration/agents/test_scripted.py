@@ -35,7 +35,7 @@ def test_scripted_researcher_takes_typed_commands_and_runs_tasks(
         return hub.tmux.capture("=hub:r1", history=200)
 
     wait_for(lambda: "Waiting for a task from boss" in screen(), timeout=30)
-    wait_for(lambda: hub.statuses(with_screens=False)[1].state.name == "idle", timeout=30)
+    wait_for(lambda: hub.statuses()[1].state.name == "idle", timeout=30)
 
     # Typed commands work, as they would for a person who took the agent over.
     hub.tmux.run("send-keys", "-t", "=hub:r1", "say hello from the keyboard", "Enter")
