@@ -5,6 +5,11 @@ argument), the scripted agent and the shell. It runs on every tool call of every
 agent, so it imports only the standard library and the state module. It always
 exits 0: Claude Code reads exit code 2 from a hook as "block this tool call", and
 a state report must never stop an agent's work. Problems go to the hook log.
+
+An agent reports only its own state: inside an agent's window (see
+`missionctl.identity`) `--agent` and `$MISSIONCTL_AGENT` must name that agent,
+and the workspace is the one its window was started in. Timestamps (`--ts`,
+the shell's own clock) are clamped near now by the state store.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from missionctl import identity
 from missionctl.names import ENV_AGENT, ENV_WORKSPACE, NAME_RE
 
 _STDIN_WAIT_S = 0.5
@@ -75,14 +81,24 @@ def main(argv: list[str]) -> int:
                 ts = float(rest.pop(0).replace(",", "."))
             else:
                 payload_arg = head
+        me = identity.caller()
+        if me is not None:
+            if agent is None:
+                return 0  # a program of the agent's own, not a missionctl-hooked one
+            if agent != me.agent or (root and me.workspace and root != me.workspace):
+                _log(me.workspace or root, f"hook {event}: refused: {me.agent} reported as {agent}")
+                return 0  # an agent reports its own state only
+            root = me.workspace or root
         if not agent or not root:
             return 0  # not run by a missionctl agent (e.g. a user's own Claude session)
-        from missionctl.agents.state import StateStore
+        from missionctl.agents.state import StateStore, clamp_ts
 
         if not NAME_RE.match(agent):
             _log(root, f"hook {event}: invalid agent name {agent!r}")
             return 0
         payload = _payload(payload_arg)
+        # An agent's clock, or a lie (`--ts 1e300` once pinned a state): clamped near now.
+        ts = clamp_ts(ts, time.time())
         StateStore(Path(root) / ".missionctl" / "state").record(agent, event, payload, now=ts)
     except Exception as exc:  # never fail the agent's tool call; say why in the log
         _log(root, f"hook {event} for {agent}: {type(exc).__name__}: {exc}")

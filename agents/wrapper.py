@@ -143,9 +143,21 @@ def run(agent: str) -> int:
                 os.kill(child.pid, sig)
             except ProcessLookupError:
                 pass
+        if signum == signal.SIGHUP:
+            # The terminal is gone (the pane closed, or its tmux server was killed): an
+            # agent that ignores SIGHUP would live on unseen, so end the tree after a grace.
+            signal.alarm(int(GRACE_S))
+
+    def hung_up(_signum: int, _frame: object) -> None:
+        for pid in _descendants(os.getpid()):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGHUP, forward)
+    signal.signal(signal.SIGALRM, hung_up)
     code = _wait_reaping(child.pid)
     child.returncode = code
     _terminate_leftovers()

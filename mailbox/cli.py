@@ -13,7 +13,7 @@ import re
 import sys
 from collections.abc import Iterable
 
-from missionctl import workspace
+from missionctl import identity, workspace
 from missionctl.cliargs import parser
 from missionctl.errors import UserError
 from missionctl.mailbox.message import KINDS, MAX_BODY_BYTES, Message
@@ -46,8 +46,9 @@ def main(argv: list[str]) -> int:
 def _parser() -> argparse.ArgumentParser:
     ap = parser(
         "mail",
-        "Mail between the org's agents and you. The sender is $MISSIONCTL_AGENT, else"
-        " 'human'.\n\nexamples:\n"
+        "Mail between the org's agents and you. The sender is the agent whose window the"
+        " command runs in; outside the agents' windows, $MISSIONCTL_AGENT, else 'human'."
+        "\n\nexamples:\n"
         "  missionctl mail send --to chief --kind result --run r1-0007 'softcap off: -0.2% bpb'\n"
         "  git diff | missionctl mail send --to r2 --subject 'my patch' -\n"
         "  missionctl mail inbox\n"
@@ -100,9 +101,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _me() -> str:
-    """Who is calling: the agent named in the environment, else the human."""
-    name = os.environ.get(workspace.ENV_AGENT) or HUMAN
-    return check_name(name, f"${workspace.ENV_AGENT}")
+    """Who is calling: the agent whose window this process runs in (see
+    `missionctl.identity`); outside every agent's window, the name in the
+    environment, else the human. An agent cannot speak for another agent, the
+    supervisor or the human: a claim that differs from its window is refused."""
+    claimed = os.environ.get(workspace.ENV_AGENT)
+    me = identity.caller()
+    if me is not None:
+        if claimed and claimed != me.agent:
+            raise UserError(
+                f"this process runs in agent {me.agent!r}'s window, so it cannot act as"
+                f" {claimed!r}; unset ${workspace.ENV_AGENT} or set it to {me.agent!r}"
+            )
+        return me.agent
+    return check_name(claimed or HUMAN, f"${workspace.ENV_AGENT}")
 
 
 def _send(box: Mailbox, me: str, args: argparse.Namespace) -> int:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 from missionctl.agents.state import StateStore
 from tests.helpers import run_missionctl
@@ -74,10 +77,19 @@ def test_outside_missionctl_the_hook_does_nothing(workspace: Path) -> None:
 
 
 def test_shell_timestamps_order_events(workspace: Path) -> None:
-    _hook(workspace, "working", "--ts", "200.5")
-    _hook(workspace, "idle", "--ts", "200,1")  # some locales write a decimal comma
+    now = time.time()
+    _hook(workspace, "working", "--ts", f"{now + 0.5:.6f}")
+    _hook(workspace, "idle", "--ts", f"{now + 0.1:.6f}".replace(".", ","))  # a decimal comma
     record = StateStore(workspace / ".missionctl" / "state").hook("r1")
-    assert record is not None and record.state == "working" and record.ts == 200.5
+    assert record is not None and record.state == "working" and abs(record.ts - (now + 0.5)) < 1e-3
+
+
+@pytest.mark.parametrize("ts", ["1e300", "inf", "-inf", "nan", "0"])
+def test_a_timestamp_far_from_now_cannot_pin_a_state(workspace: Path, ts: str) -> None:
+    _hook(workspace, "working", "--ts", ts)
+    _hook(workspace, "idle")
+    record = StateStore(workspace / ".missionctl" / "state").hook("r1")
+    assert record is not None and record.state == "idle" and abs(record.ts - time.time()) < 30
 
 
 def test_the_hook_path_imports_no_heavy_packages(workspace: Path) -> None:
