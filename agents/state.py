@@ -47,9 +47,10 @@ CLAUDE_EVENTS: dict[str, str | None] = {
     "Stop": IDLE,
     "StopFailure": IDLE,
     "SessionEnd": None,  # the wrapper records the exit itself
+    "Interrupt": IDLE,  # Codex only: Esc ended the turn, and no Stop follows
 }
 # The events missionctl installs as Claude Code hooks.
-CLAUDE_HOOKED = tuple(CLAUDE_EVENTS)
+CLAUDE_HOOKED = tuple(e for e in CLAUDE_EVENTS if e != "Interrupt")
 DIRECT_STATES = (STARTING, WORKING, IDLE, NEEDS_YOU)
 
 
