@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from missionctl.agents.providers import LaunchContext, provider_for
+from missionctl.agents.providers.claude import KEY_VAR
 from missionctl.agents.providers.codex import CODEX_HOOKED, trusted_hash
 from missionctl.orgfile import loads
 from missionctl.workspace import Workspace
@@ -69,6 +70,60 @@ def test_claude_hooks_merge_into_local_settings(workspace: Path) -> None:
     for event in ("UserPromptSubmit", "PreToolUse", "Notification", "SessionEnd"):
         assert data["hooks"][event][-1]["hooks"][0]["command"].endswith(f"hook {event}")
     assert data["hooks"]["PreToolUse"][-1]["matcher"] == "*"
+
+
+def _claude_ctx(workspace: Path, settings: str = "") -> LaunchContext:
+    ws = Workspace(workspace)
+    org = loads(f"{ORG}\n[providers.claude]\n{settings}")
+    tree = workspace / ".missionctl" / "worktrees" / "boss"
+    tree.mkdir(parents=True, exist_ok=True)
+    return LaunchContext(ws, org, org.agent("boss"), tree)
+
+
+def test_claude_gets_its_own_config_that_starts_without_dialogs(
+    workspace: Path, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret-never-in-a-file")
+    user = isolated_env / ".claude"
+    user.mkdir()
+    (user / "settings.json").write_text(
+        '{"model": "opus", "permissions": {"allow": ["Bash(ls:*)"]}}'
+    )
+    (user / ".credentials.json").write_text("{}")
+    ctx = _claude_ctx(workspace)
+    claude = provider_for("claude")
+    claude.prepare(ctx)
+    claude.prepare(ctx)  # idempotent
+    env = claude.env(ctx)
+    home = Path(env["CLAUDE_CONFIG_DIR"])
+    assert home == (workspace / ".missionctl" / "agent-config" / "boss" / "claude").resolve()
+    state = json.loads((home / ".claude.json").read_text())
+    assert state["hasCompletedOnboarding"] is True
+    assert state["projects"][str(ctx.worktree.resolve())]["hasTrustDialogAccepted"] is True
+    assert not (isolated_env / ".claude.json").exists()  # the user's own is never touched
+    settings = json.loads((home / "settings.json").read_text())
+    assert settings["model"] == "opus" and settings["permissions"]["allow"] == ["Bash(ls:*)"]
+    # The key travels in the environment under a name Claude asks no question about.
+    assert settings["apiKeyHelper"] == f"printenv {KEY_VAR}"
+    assert env["ANTHROPIC_API_KEY"] == "" and env[KEY_VAR] == "sk-ant-secret-never-in-a-file"
+    assert (home / ".credentials.json").resolve() == user / ".credentials.json"
+    assert env["DISABLE_AUTOUPDATER"] == "1"
+    for path in [*home.iterdir(), ctx.worktree / ".claude" / "settings.local.json"]:
+        if path.is_file() and not path.is_symlink():
+            assert "sk-ant-secret" not in path.read_text()
+
+
+def test_claude_trust_can_be_left_to_the_user(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret")
+    ctx = _claude_ctx(workspace, "prepare_trust = false\n")
+    claude = provider_for("claude")
+    claude.prepare(ctx)
+    env = claude.env(ctx)
+    assert "CLAUDE_CONFIG_DIR" not in env and "ANTHROPIC_API_KEY" not in env
+    assert not (workspace / ".missionctl" / "agent-config").exists()
+    assert (ctx.worktree / ".claude" / "settings.local.json").exists()  # the hooks still
 
 
 def test_claude_runs_interactively_with_the_first_message(workspace: Path) -> None:
