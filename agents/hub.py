@@ -20,7 +20,7 @@ import psutil
 
 from missionctl import workspace as workspace_mod
 from missionctl.agents import proctree
-from missionctl.agents.providers import LaunchContext, provider_for
+from missionctl.agents.providers import LaunchContext, Provider, provider_for
 from missionctl.agents.providers.base import missionctl_argv
 from missionctl.agents.reader import StateReader
 from missionctl.agents.state import (
@@ -122,6 +122,9 @@ class Hub:
         proctree.terminate_many([p.pid for p in left], grace=grace)
         return names
 
+    def _provider(self, spec: AgentSpec) -> Provider:
+        return provider_for(spec.provider, self.org.provider_settings(spec.provider))
+
     def _context(self, spec: AgentSpec) -> LaunchContext:
         return LaunchContext(self.ws, self.org, spec, self.ws.worktree(spec.name))
 
@@ -148,7 +151,7 @@ class Hub:
 
     def _up(self) -> list[tuple[str, str]]:
         specs = list(self.org.agents)
-        providers = {s.name: provider_for(s.provider) for s in specs}
+        providers = {s.name: self._provider(s) for s in specs}
         for spec in specs:
             providers[spec.name].check(self._context(spec))
         trees = AgentWorktrees(self.ws, self.org)
@@ -271,7 +274,7 @@ class Hub:
         spec = self.org.agent(agent)
         # Everything that can fail comes first: a restart that cannot start again
         # must not have killed the agent.
-        provider = provider_for(spec.provider)
+        provider = self._provider(spec)
         ctx = self._context(spec)
         provider.check(ctx)
         AgentWorktrees(self.ws, self.org).create(agent)
@@ -356,5 +359,5 @@ class Hub:
 
     def reader(self, screen_ttl: float = 0.0) -> StateReader:
         """The state reader every view of this hub uses (status, app, supervisor)."""
-        providers = {a.name: provider_for(a.provider) for a in self.org.agents}
+        providers = {a.name: self._provider(a) for a in self.org.agents}
         return StateReader(self.tmux, self.states, providers, screen_ttl)

@@ -31,8 +31,11 @@ from missionctl.agents.tmux import PaneInfo, Tmux
 class ProviderTraits(Protocol):
     """What the reader needs to know of a provider."""
 
-    name: str
-    reports_work: bool
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def reports_work(self) -> bool: ...
 
 
 class StateReader:

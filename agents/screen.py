@@ -47,6 +47,9 @@ _QUESTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 _CLAUDE_PROMPT = re.compile(r"^\s*[│|]?\s*[>❯]\s?(\S.*)?$")
 _CODEX_PROMPT = re.compile(r"^\s*[▌›>]\s?(\S.*)?$")
 _SHORTCUTS = re.compile(r"\? for shortcuts|⏎ send|ctrl\+j newline|send\s+⌃J newline", re.IGNORECASE)
+# Codex 0.171 ends every turn with one of these under the answer; mid-stream it
+# shows its empty prompt and no "Working" line, so their absence is the tell.
+_CODEX_TURN_END = re.compile(r"^\s*(Worked for |■ |✗ )", re.IGNORECASE)
 # A prompt ends the last line; `%` is left out: it ends progress lines too often.
 _SHELL_PROMPT = re.compile(r"[$#>]\s*$")
 # A line program's prompt with nothing typed after it: `r1> `, `agent> `.
@@ -90,6 +93,8 @@ def prompt_ready(provider: str, screen: str) -> bool:
     if provider in TUIS:
         if _INTERRUPT.search("\n".join(lines[-12:])):
             return False
+        if provider == "codex" and _codex_streaming(lines):
+            return False
         prompt = _CLAUDE_PROMPT if provider == "claude" else _CODEX_PROMPT
         return any(prompt.match(line) for line in lines[-6:])
     return bool(_LINE_PROMPT.match(lines[-1]))
@@ -107,6 +112,8 @@ def read_screen(provider: str, screen: str) -> ScreenReading:
         tail = lines[-12:]
         if _INTERRUPT.search("\n".join(tail)):
             return ScreenReading(WORKING)
+        if provider == "codex" and _codex_streaming(lines):
+            return ScreenReading(WORKING)
         prompt = _CLAUDE_PROMPT if provider == "claude" else _CODEX_PROMPT
         if _SHORTCUTS.search("\n".join(tail)) or any(prompt.match(line) for line in tail[-6:]):
             return ScreenReading(IDLE)
@@ -114,6 +121,16 @@ def read_screen(provider: str, screen: str) -> ScreenReading:
     if provider in ("shell", "scripted"):
         return ScreenReading(IDLE if _SHELL_PROMPT.search(lines[-1]) else WORKING)
     return ScreenReading(UNKNOWN)
+
+
+def _codex_streaming(lines: list[str]) -> bool:
+    """A Codex turn under way: a prompt was sent (a `› text` line above the input
+    line) and no turn-end line follows it."""
+    prompts = [i for i, line in enumerate(lines) if _CODEX_PROMPT.match(line)]
+    if len(prompts) < 2:
+        return False
+    sent, field = prompts[-2], prompts[-1]
+    return not any(_CODEX_TURN_END.match(line) for line in lines[sent + 1 : field])
 
 
 def guess_state(provider: str, screen: str) -> str:

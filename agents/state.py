@@ -71,11 +71,10 @@ CLAUDE_EVENTS: dict[str, str | None] = {
     "Stop": IDLE,
     "StopFailure": IDLE,
     "SessionEnd": None,  # the wrapper records the exit itself
+    "Interrupt": IDLE,  # Codex only: Esc ended the turn, and no Stop follows
 }
 # The events missionctl installs as Claude Code hooks.
-CLAUDE_HOOKED = tuple(CLAUDE_EVENTS)
-# Codex's own: Esc ends a turn without Stop.
-CODEX_EVENTS: dict[str, str | None] = {**CLAUDE_EVENTS, "Interrupt": IDLE}
+CLAUDE_HOOKED = tuple(e for e in CLAUDE_EVENTS if e != "Interrupt")
 DIRECT_STATES = (STARTING, WORKING, IDLE, NEEDS_YOU)
 
 
@@ -181,7 +180,7 @@ def event_state(event: str, payload: Mapping[str, Any] | None) -> str | None:
         if "approval" in kind:
             return NEEDS_YOU
         return None
-    return CODEX_EVENTS.get(event)
+    return CLAUDE_EVENTS.get(event)
 
 
 def clamp_ts(ts: float | None, now: float) -> float:

@@ -67,7 +67,10 @@ class Supervisor:
         self.box = Mailbox.for_workspace(self.ws)
         self.names = hub.org.names
         self.books = {name: NoticeBook.load(hub.states, name) for name in self.names}
-        self.providers = {a.name: provider_for(a.provider) for a in hub.org.agents}
+        self.providers = {
+            a.name: provider_for(a.provider, hub.org.provider_settings(a.provider))
+            for a in hub.org.agents
+        }
         # 4 Hz ticks need no fresher screen than a second old; a notice is typed only
         # after a fresh look of its own (`_deliver`).
         self.reader = StateReader(hub.tmux, hub.states, self.providers, screen_ttl=1.0)

@@ -107,7 +107,7 @@ def run(agent: str) -> int:
     org = ws.load_org()
     spec = org.agent(agent)
     ctx = LaunchContext(ws, org, spec, ws.worktree(agent))
-    provider = provider_for(spec.provider)
+    provider = provider_for(spec.provider, org.provider_settings(spec.provider))
     provider.check(ctx)
     argv = provider.command(ctx)
     env = dict(os.environ)

@@ -27,7 +27,7 @@ _TOP_KEYS = {"org", "standup", "agent", "providers", "runs"}
 _ORG_KEYS = {"name", "structure", "program", "base_branch", "shared_gpu"}
 _STANDUP_KEYS = {"every"}
 _AGENT_KEYS = {"name", "role", "provider", "gpu"}
-_PROVIDER_KEYS = {"command", "env", "submit_delay", "model", "base_url"}
+_PROVIDER_KEYS = {"command", "env", "submit_delay", "model", "base_url", "prepare_trust"}
 _RUNS_KEYS = {"max_concurrent"}
 _DURATION_RE = re.compile(r"^(?:\d+(?:\.\d+)?[smhd])+\Z")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
@@ -56,6 +56,9 @@ class ProviderSettings:
     submit_delay: float | None = None
     model: str | None = None
     base_url: str | None = None
+    # Pre-accept the CLI's folder trust and onboarding in the agent's own config
+    # (claude, codex), so an org starts without a dialog per agent.
+    prepare_trust: bool = True
 
 
 @dataclass(frozen=True)
@@ -430,12 +433,16 @@ def _providers(check: _Checker, raw: Any) -> dict[str, ProviderSettings]:
         for key, value in (("model", model), ("base_url", base_url)):
             if value is not None and not isinstance(value, str):
                 raise check.fail(table, key, "must be a string", "quote it")
+        prepare_trust = settings.get("prepare_trust", True)
+        if not isinstance(prepare_trust, bool):
+            raise check.fail(table, "prepare_trust", "must be true or false", "write it unquoted")
         out[provider] = ProviderSettings(
             command=tuple(command) if command else None,
             env=dict(env),
             submit_delay=delay,
             model=model,
             base_url=base_url,
+            prepare_trust=prepare_trust,
         )
     return out
 

@@ -85,6 +85,11 @@ class Workspace:
     def worktree(self, agent: str) -> Path:
         return self.worktrees_dir / agent
 
+    def agent_config(self, agent: str) -> Path:
+        """The agent's own CLI configuration (CODEX_HOME, CLAUDE_CONFIG_DIR live here),
+        outside its worktree so that its sandboxed commands cannot rewrite it."""
+        return self.runtime / "agent-config" / agent
+
     def load_org(self) -> orgfile.OrgSpec:
         """The workspace's validated `org/org.toml`."""
         return orgfile.load(self.org_file)

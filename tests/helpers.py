@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -63,6 +64,22 @@ def wait_for(what: Callable[[], T], timeout: float = 10.0, message: str = "") ->
         time.sleep(0.05)
         last = what()
     return last
+
+
+def never(condition: Callable[[], bool], seconds: float) -> None:
+    """Watch `condition` for `seconds` (an observation window): it must stay false."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert not condition()
+        time.sleep(0.2)
+
+
+def agent_state(root: Path, agent: str) -> str:
+    """`agent`'s state as `missionctl status --json` prints it."""
+    proc = run_missionctl(["status", "--json"], cwd=root, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    states = {a["name"]: a["state"] for a in json.loads(proc.stdout)["agents"]}
+    return str(states[agent])
 
 
 def write_org(root: Path, agents: str, extra: str = "") -> None:

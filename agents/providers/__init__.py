@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from missionctl.agents.providers.base import LaunchContext, Provider
 from missionctl.errors import UserError
+from missionctl.orgfile import ProviderSettings
 
 
-def provider_for(name: str) -> Provider:
-    """The provider called `name` (as in org.toml's `provider = ...`)."""
+def provider_for(name: str, settings: ProviderSettings | None = None) -> Provider:
+    """The provider called `name` (as in org.toml's `provider = ...`), for the command
+    its settings name (what a provider can do may depend on the installed version)."""
     if name == "claude":
         from missionctl.agents.providers.claude import Claude
 
@@ -15,7 +17,8 @@ def provider_for(name: str) -> Provider:
     if name == "codex":
         from missionctl.agents.providers.codex import Codex
 
-        return Codex()
+        command = settings.command if settings is not None else None
+        return Codex(command[0]) if command else Codex()
     if name == "shell":
         from missionctl.agents.providers.shell import Shell
 

@@ -89,10 +89,16 @@ class Provider(Protocol):
     line_program: bool
     # Whether its own hooks say when it is idle at its prompt.
     has_hooks: bool
-    # Whether the agent reports the text of each prompt it accepts (confirms notices).
-    has_prompt_hook: bool
-    # Whether its hooks say when it starts working; if not, the screen has to.
-    reports_work: bool
+
+    @property
+    def has_prompt_hook(self) -> bool:
+        """Whether the agent reports the text of each prompt it accepts (confirms notices)."""
+        ...
+
+    @property
+    def reports_work(self) -> bool:
+        """Whether its hooks say when it starts working; if not, the screen has to."""
+        ...
 
     def check(self, ctx: LaunchContext) -> None:
         """Raise `UserError` if the agent cannot be started (e.g. a missing binary)."""

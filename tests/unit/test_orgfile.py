@@ -48,6 +48,13 @@ def test_good_org_parses_with_defaults() -> None:
     assert claude.env == {"FOO": "1"}
     assert claude.submit_delay == pytest.approx(0.3)
     assert org.provider_settings("codex") == orgfile.ProviderSettings()
+    assert org.provider_settings("codex").prepare_trust  # on unless switched off
+
+
+def test_prepare_trust_can_be_switched_off() -> None:
+    org = orgfile.loads(GOOD + "\n[providers.codex]\nprepare_trust = false\n")
+    assert not org.provider_settings("codex").prepare_trust
+    assert org.provider_settings("claude").prepare_trust
 
 
 def test_default_org_is_eight_researchers_half_claude_half_codex() -> None:
@@ -122,6 +129,7 @@ BAD: list[tuple[str, str, str, int | None]] = [
     ("unknown-provider-table", HEAD + _agents('name = "r1"') + "[providers.gemini]\ncommand = [\"g\"]\n", "providers.gemini", 6),
     ("provider-command-not-list", HEAD + _agents('name = "r1"') + '[providers.claude]\ncommand = "claude"\n', "providers.claude.command", 7),
     ("provider-env-not-strings", HEAD + _agents('name = "r1"') + "[providers.claude]\nenv = { A = 1 }\n", "providers.claude.env", 7),
+    ("provider-prepare-trust-not-bool", HEAD + _agents('name = "r1"') + '[providers.codex]\nprepare_trust = "no"\n', "providers.codex.prepare_trust", 7),
     ("provider-unknown-key", HEAD + _agents('name = "r1"') + "[providers.codex]\nflags = []\n", "providers.codex.flags", 7),
     ("runs-max-concurrent-zero", HEAD + "[runs]\nmax_concurrent = 0\n" + _agents('name = "r1"'), "runs.max_concurrent", 5),
 ]  # fmt: skip

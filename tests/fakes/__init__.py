@@ -1,0 +1,1 @@
+"""Local fake model servers (stdlib only) for the real agent CLIs to talk to in tests."""

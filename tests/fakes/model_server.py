@@ -1,0 +1,226 @@
+"""A scriptable fake model server: an HTTP server on a free port, in a thread.
+
+The real agent CLIs (Codex, Claude Code) are pointed at it. A test scripts what
+the "model" answers next — a text answer (optionally held half-way, so the agent
+stays busy until the test lets go), or a call to run a shell command — and reads
+back every request the CLI sent, to assert what reached the model.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+HOLD_LIMIT_S = 120.0
+
+
+@dataclass
+class Say:
+    """Answer with text, streamed in small pieces.
+
+    With `hold`, the first `hold_after` pieces are sent at once and the rest only
+    after `hold.set()`: the agent stays mid-answer (working) for as long as the
+    test needs. `hold_after=0` holds before any text (the CLI shows its spinner).
+    """
+
+    text: str
+    hold: threading.Event | None = None
+    hold_after: int = 1
+
+
+@dataclass
+class RunShell:
+    """Ask to run `command` in a shell (the CLI asks the user to approve it)."""
+
+    command: str
+    why: str = "I need to run this to answer."
+
+
+Reply = Say | RunShell
+
+
+@dataclass
+class Request:
+    """One request the CLI sent."""
+
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    ts: float = field(default_factory=time.time)
+
+    @property
+    def text(self) -> str:
+        """The whole body as JSON text, to look for a string anywhere in it."""
+        return json.dumps(self.body)
+
+
+class SSE:
+    """Writes server-sent events to one response."""
+
+    def __init__(self, handler: BaseHTTPRequestHandler) -> None:
+        self.handler = handler
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream")
+        handler.send_header("Cache-Control", "no-cache")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+
+    def send(self, event: str, data: dict[str, Any]) -> None:
+        chunk = f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+        self.handler.wfile.write(chunk)
+        self.handler.wfile.flush()
+
+
+def pieces(text: str, size: int = 12) -> Iterator[str]:
+    """`text` in small pieces, as a model streams it."""
+    for i in range(0, len(text), size):
+        yield text[i : i + size]
+
+
+class FakeModelServer:
+    """The part every fake API shares: the server, the script and the request log.
+
+    Subclasses say which requests are the agent's own turns (they consume the
+    script; side requests such as title generation get a short answer) and how
+    replies are written on the wire.
+    """
+
+    default_reply: Reply = Say("Done.")
+
+    def __init__(self) -> None:
+        self._script: deque[Reply] = deque()
+        self._lock = threading.Condition()
+        self.requests: list[Request] = []
+        self.turns: list[Request] = []  # the requests that consumed the script
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # keep test output clean; requests are in server.requests
+
+            def do_GET(self) -> None:
+                server.handle_get(self)
+
+            def do_HEAD(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw or b"{}")
+                except ValueError:
+                    body = {"_raw": raw.decode("utf-8", "replace")}
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                request = Request(self.path, headers, body if isinstance(body, dict) else {})
+                server.handle_post(self, request)
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    # -- lifecycle ------------------------------------------------------------------
+    def __enter__(self) -> FakeModelServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    @property
+    def url(self) -> str:
+        """The server's root, e.g. http://127.0.0.1:PORT."""
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    # -- the script -------------------------------------------------------------------
+    def script(self, *replies: Reply) -> None:
+        """Queue what the model answers on its next turns, in order."""
+        with self._lock:
+            self._script.extend(replies)
+
+    def _next_reply(self) -> Reply:
+        with self._lock:
+            return self._script.popleft() if self._script else self.default_reply
+
+    # -- what reached the model -----------------------------------------------------
+    def wait_for_turn(
+        self, predicate: Callable[[Request], bool], timeout: float = 60.0, message: str = ""
+    ) -> Request:
+        """The first agent turn matching `predicate`, waiting up to `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                for request in self.turns:
+                    if predicate(request):
+                        return request
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = [r.path for r in self.requests]
+                    raise AssertionError(
+                        f"timed out after {timeout}s waiting for {message or 'a turn'};"
+                        f" requests so far: {seen}"
+                    )
+                self._lock.wait(left)
+
+    def _record(self, request: Request, turn: bool) -> None:
+        with self._lock:
+            self.requests.append(request)
+            if turn:
+                self.turns.append(request)
+            self._lock.notify_all()
+
+    # -- the wire: subclasses ---------------------------------------------------------
+    def is_turn(self, request: Request) -> bool:
+        """Whether `request` is the agent's own turn (consumes the script)."""
+        raise NotImplementedError
+
+    def handle_get(self, handler: BaseHTTPRequestHandler) -> None:
+        send_json(handler, 404, {"error": {"message": f"no {handler.path} here"}})
+
+    def handle_post(self, handler: BaseHTTPRequestHandler, request: Request) -> None:
+        turn = self.is_turn(request)
+        reply = self._next_reply() if turn else Say("OK")
+        self._record(request, turn)
+        self.answer(handler, request, reply)
+
+    def answer(self, handler: BaseHTTPRequestHandler, request: Request, reply: Reply) -> None:
+        raise NotImplementedError
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, data: dict[str, Any]) -> None:
+    """A plain JSON response."""
+    body = json.dumps(data).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def spoken(reply: Say) -> Iterator[str]:
+    """The pieces of a text answer, pausing where the test holds it (at most
+    HOLD_LIMIT_S: a failed test must not leave a CLI on an open stream)."""
+    for n, piece in enumerate(pieces(reply.text)):
+        if n == reply.hold_after and reply.hold is not None:
+            reply.hold.wait(HOLD_LIMIT_S)
+        yield piece

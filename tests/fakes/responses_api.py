@@ -1,0 +1,136 @@
+"""A fake OpenAI Responses API (`POST /v1/responses`, streamed), as Codex CLI speaks it."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from tests.fakes.model_server import (
+    SSE,
+    FakeModelServer,
+    Reply,
+    Request,
+    RunShell,
+    Say,
+    send_json,
+    spoken,
+)
+
+_ids = itertools.count(1)
+
+
+def _tool_names(request: Request) -> list[str]:
+    names = []
+    for tool in request.body.get("tools") or []:
+        if isinstance(tool, dict):
+            names.append(str(tool.get("name") or tool.get("type") or ""))
+    return names
+
+
+def shell_call(request: Request, command: str, why: str) -> dict[str, Any]:
+    """A function call to whichever shell tool the request offers, asking to run
+    `command` outside the sandbox (so an on-request policy has to ask the user)."""
+    names = _tool_names(request)
+    call_id = f"call_{next(_ids)}"
+    if "shell_command" in names:
+        name, args = "shell_command", {"command": command}
+    elif "exec_command" in names:
+        name, args = "exec_command", {"cmd": command}
+    else:
+        name, args = "shell", {"command": ["bash", "-lc", command]}
+    args |= {"sandbox_permissions": "require_escalated", "justification": why}
+    return {
+        "type": "function_call",
+        "id": f"fc_{call_id}",
+        "call_id": call_id,
+        "name": name,
+        "arguments": json.dumps(args),
+        "status": "completed",
+    }
+
+
+def function_outputs(request: Request) -> list[dict[str, Any]]:
+    """The tool results the CLI sent back in this request."""
+    items = request.body.get("input") or []
+    return [i for i in items if isinstance(i, dict) and i.get("type") == "function_call_output"]
+
+
+def user_texts(request: Request) -> list[str]:
+    """The text of every user message in the request's input."""
+    items = request.body.get("input") or []
+    if isinstance(items, str):
+        return [items]
+    texts = []
+    for item in items:
+        if not isinstance(item, dict) or item.get("role") != "user":
+            continue
+        content = item.get("content")
+        if isinstance(content, str):
+            texts.append(content)
+        elif isinstance(content, list):
+            texts += [str(c.get("text", "")) for c in content if isinstance(c, dict)]
+    return texts
+
+
+class FakeResponsesAPI(FakeModelServer):
+    """Answers `POST …/responses` with a streamed Responses-API event sequence."""
+
+    def is_turn(self, request: Request) -> bool:
+        # The agent's own turns carry its tools; title requests carry none.
+        return self.is_responses(request) and bool(request.body.get("tools"))
+
+    def is_responses(self, request: Request) -> bool:
+        return request.path.split("?")[0].rstrip("/").endswith("/responses")
+
+    def handle_get(self, handler: BaseHTTPRequestHandler) -> None:
+        if handler.path.rstrip("/").endswith("/models"):
+            send_json(handler, 200, {"object": "list", "data": [], "models": []})
+            return
+        super().handle_get(handler)
+
+    def answer(self, handler: BaseHTTPRequestHandler, request: Request, reply: Reply) -> None:
+        if not self.is_responses(request):
+            send_json(handler, 404, {"error": {"message": f"no {request.path} here"}})
+            return
+        response_id = f"resp_{next(_ids)}"
+        model = str(request.body.get("model", "fake"))
+        sse = SSE(handler)
+        seq = itertools.count()
+
+        def send(kind: str, **fields: Any) -> None:
+            sse.send(kind, {"type": kind, "sequence_number": next(seq), **fields})
+
+        base = {"id": response_id, "object": "response", "model": model, "output": []}
+        send("response.created", response={**base, "status": "in_progress"})
+        send("response.in_progress", response={**base, "status": "in_progress"})
+        if isinstance(reply, Say):
+            item_id = f"msg_{next(_ids)}"
+            item = {"type": "message", "id": item_id, "role": "assistant", "status": "in_progress",
+                    "content": []}  # fmt: skip
+            send("response.output_item.added", output_index=0, item=item)
+            part = {"type": "output_text", "text": "", "annotations": []}
+            send("response.content_part.added", item_id=item_id, output_index=0,
+                 content_index=0, part=part)  # fmt: skip
+            for piece in spoken(reply):
+                send("response.output_text.delta", item_id=item_id, output_index=0,
+                     content_index=0, delta=piece)  # fmt: skip
+            send("response.output_text.done", item_id=item_id, output_index=0,
+                 content_index=0, text=reply.text)  # fmt: skip
+            done = {**item, "status": "completed",
+                    "content": [{**part, "text": reply.text}]}  # fmt: skip
+            send("response.output_item.done", output_index=0, item=done)
+            output = [done]
+        else:
+            assert isinstance(reply, RunShell)
+            call = shell_call(request, reply.command, reply.why)
+            send("response.output_item.added", output_index=0, item={**call, "arguments": ""})
+            send("response.output_item.done", output_index=0, item=call)
+            output = [call]
+        usage = {"input_tokens": 100, "input_tokens_details": {"cached_tokens": 0},
+                 "output_tokens": 10, "output_tokens_details": {"reasoning_tokens": 0},
+                 "total_tokens": 110}  # fmt: skip
+        send("response.completed",
+             response={**base, "status": "completed", "output": output, "usage": usage})  # fmt: skip
+        handler.close_connection = True
