@@ -50,9 +50,11 @@ def _log(root: str | None, message: str) -> None:
     if not root:
         return
     try:
-        logs = Path(root) / ".missionctl" / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        with open(logs / "hook.log", "a", encoding="utf-8") as fh:
+        from missionctl.files import make_private_dir, open_private
+
+        logs = make_private_dir(Path(root) / ".missionctl" / "logs")
+        fd = open_private(logs / "hook.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        with open(fd, "a", encoding="utf-8") as fh:
             fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {message}\n")
     except OSError:
         pass

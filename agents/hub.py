@@ -29,7 +29,6 @@ from missionctl.agents.state import (
     AgentState,
     StateStore,
     exited,
-    write_private,
 )
 from missionctl.agents.tmux import (
     CONFIG,
@@ -41,6 +40,7 @@ from missionctl.agents.tmux import (
     check_tmux,
 )
 from missionctl.errors import UserError
+from missionctl.files import open_private, write_private
 from missionctl.orgfile import AgentSpec, OrgSpec
 from missionctl.workspace import Workspace
 from missionctl.worktrees import AgentWorktrees
@@ -79,7 +79,7 @@ class Hub:
         return self.tmux.has_session(SESSION)
 
     def _write_config(self) -> None:
-        self.ws.runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.ws.private_dir()
         write_private(
             self.ws.tmux_conf, CONFIG.format(width=DEFAULT_SIZE[0], height=DEFAULT_SIZE[1])
         )
@@ -87,8 +87,7 @@ class Hub:
     @contextlib.contextmanager
     def _up_lock(self, timeout: float = 120.0) -> Iterator[None]:
         """Held for the whole of `up`: two at once once made duplicate agent windows."""
-        self.ws.runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self.ws.runtime / "up.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        fd = open_private(self.ws.private_dir() / "up.lock", os.O_RDWR | os.O_CREAT)
         try:
             deadline = time.monotonic() + timeout
             while True:
@@ -161,8 +160,8 @@ class Hub:
         for spec in specs:  # the first message needs the program: fail before starting
             self._context(spec).first_message()
         self._write_config()
-        self.ws.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.ws.logs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.ws.private_dir("state")
+        self.ws.private_dir("logs")
 
         report: list[tuple[str, str]] = []
         ended = self.end_leftovers()

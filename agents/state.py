@@ -24,11 +24,12 @@ import fcntl
 import json
 import math
 import os
-import stat
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from missionctl.files import make_private_dir, open_private, read_regular, write_private
 
 STARTING = "starting"
 WORKING = "working"
@@ -190,42 +191,15 @@ def clamp_ts(ts: float | None, now: float) -> float:
     return ts
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write `path` atomically (a reader sees the old or the new file, never half),
-    readable by this user only, whatever the umask."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with open(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 # A state file is a few hundred bytes: anything far bigger is not ours.
 MAX_STATE_FILE = 64 * 1024
 
 
 def read_json(path: Path) -> Any:
-    """The JSON in a small regular file; FileNotFoundError if absent, ValueError if it is
-    not a regular file, too big, or not JSON. Links are not followed (agents share this
-    user: a link could point a reader at a FIFO or /dev/zero)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise ValueError(f"cannot open: {exc.strerror}") from None
-    with open(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            raise ValueError("not a regular file")
-        data = fh.read(MAX_STATE_FILE + 1)
-    if len(data) > MAX_STATE_FILE:
-        raise ValueError("too big")
-    return json.loads(data.decode("utf-8", errors="strict"))
+    """The JSON in a small regular file, read without following links (see
+    `missionctl.files`); FileNotFoundError if absent, ValueError if it is not a
+    regular file, too big, or not JSON."""
+    return json.loads(read_regular(path, MAX_STATE_FILE).decode("utf-8"))
 
 
 class StateStore:
@@ -245,7 +219,7 @@ class StateStore:
         return self.dir / f"{agent}{suffix}"
 
     def _mkdir(self) -> None:
-        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dir(self.dir)
 
     def _bad(self, path: Path, why: str) -> None:
         key = (path.name, why)
@@ -266,7 +240,7 @@ class StateStore:
     @contextlib.contextmanager
     def _locked(self, agent: str) -> Iterator[None]:
         self._mkdir()
-        fd = os.open(self._path(agent, ".lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        fd = open_private(self._path(agent, ".lock"), os.O_RDWR | os.O_CREAT)
         with open(fd, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:

@@ -22,9 +22,10 @@ from missionctl.agents.delivery import NoticeBook, may_type
 from missionctl.agents.hub import Hub
 from missionctl.agents.providers import provider_for
 from missionctl.agents.reader import StateReader
-from missionctl.agents.state import IDLE, read_json, write_private
+from missionctl.agents.state import IDLE, read_json
 from missionctl.agents.tmux import PaneInfo
 from missionctl.cliargs import parser
+from missionctl.files import open_private, write_private
 from missionctl.mailbox import HUMAN, Mailbox, MailWatcher, Message
 
 SENDER = "supervisor"
@@ -42,7 +43,7 @@ def call_standup(ws: workspace_mod.Workspace, now: float | None = None) -> list[
     box = Mailbox.for_workspace(ws)
     sent = box.send(SENDER, "all", STANDUP_BODY, kind="standup", subject=STANDUP_SUBJECT)
     sent = [m for m in sent if m.to != HUMAN]
-    ws.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    ws.private_dir("state")
     write_private(
         ws.state_dir / "standup.json", json.dumps({"last": time.time() if now is None else now})
     )
@@ -220,12 +221,12 @@ def main(argv: list[str]) -> int:
     )
     hub = Hub.find()
     logfile = hub.ws.logs_dir / "supervisor.log"
-    logfile.parent.mkdir(parents=True, exist_ok=True)
+    hub.ws.private_dir("logs")
 
     def log(line: str) -> None:
         stamped = f"{time.strftime('%H:%M:%S')} {line}"
         print(stamped, flush=True)
-        with open(logfile, "a", encoding="utf-8") as fh:
+        with open(open_private(logfile, os.O_WRONLY | os.O_CREAT | os.O_APPEND), "a") as fh:
             fh.write(stamped + "\n")
 
     stop = threading.Event()

@@ -43,6 +43,12 @@ def main(argv: list[str]) -> int:
     return _watch(box, who, args)
 
 
+_RAW_HELP = (
+    "print the text exactly as sent, escape sequences included (default: shown as \\xNN,"
+    " so mail cannot drive your terminal)"
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     ap = parser(
         "mail",
@@ -85,10 +91,12 @@ def _parser() -> argparse.ArgumentParser:
     read.add_argument("--next", action="store_true", help="the oldest unread message")
     read.add_argument("--agent", metavar="NAME", help="whose mailbox (default: yours)")
     read.add_argument("--json", action="store_true", help="print JSON")
+    read.add_argument("--raw", action="store_true", help=_RAW_HELP)
 
     thread = verbs.add_parser("thread", help="show a conversation: a message and its replies")
     thread.add_argument("id", metavar="ID", help="any message of the conversation")
     thread.add_argument("--json", action="store_true", help="print JSON")
+    thread.add_argument("--raw", action="store_true", help=_RAW_HELP)
 
     watch = verbs.add_parser("watch", help="print messages as they arrive (Ctrl-C stops)")
     watch.add_argument("--agent", metavar="NAME", help="whose mailbox (default: yours)")
@@ -171,7 +179,7 @@ def _stdin_text() -> str:
 def _inbox(box: Mailbox, who: str, args: argparse.Namespace) -> int:
     envelopes = box.envelopes(who, include_read=args.all)
     if args.json:
-        print(json.dumps([_json(e) for e in envelopes], indent=2, ensure_ascii=False))
+        print(_json_text([_json(e) for e in envelopes], indent=2))
         return 0
     if not envelopes:
         print(f"no {'' if args.all else 'unread '}mail for {who}")
@@ -215,22 +223,22 @@ def _read(box: Mailbox, who: str, args: argparse.Namespace) -> int:
     else:
         message = box.read(who, args.id)
     if args.json:
-        print(json.dumps(message.to_json(), indent=2, ensure_ascii=False))
+        print(_json_text(message.to_json(), indent=2))
     else:
-        print(_full(message, [message.to]))
+        print(_full(message, [message.to], raw=args.raw))
     return 0
 
 
 def _thread(box: Mailbox, args: argparse.Namespace) -> int:
     messages = box.thread(args.id)
     if args.json:
-        print(json.dumps([m.to_json() for m in messages], indent=2, ensure_ascii=False))
+        print(_json_text([m.to_json() for m in messages], indent=2))
         return 0
     # Copies of one broadcast share an id: show them once, to everyone.
     grouped: dict[str, list[Message]] = {}
     for m in messages:
         grouped.setdefault(m.id, []).append(m)
-    print("\n\n".join(_full(c[0], [m.to for m in c]) for c in grouped.values()))
+    print("\n\n".join(_full(c[0], [m.to for m in c], raw=args.raw) for c in grouped.values()))
     return 0
 
 
@@ -245,7 +253,7 @@ def _watch(box: Mailbox, who: str, args: argparse.Namespace) -> int:
     )
     for seen, (_, message) in enumerate(arrivals, start=1):
         if args.json:
-            print(json.dumps(message.to_json(), ensure_ascii=False), flush=True)
+            print(_json_text(message.to_json()), flush=True)
         else:
             print(
                 f"{_when(message)}  {message.sender} -> {message.to}  [{message.kind}]"
@@ -265,7 +273,7 @@ def _when(message: Message) -> str:
     return message.time.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def _full(message: Message, to: Iterable[str]) -> str:
+def _full(message: Message, to: Iterable[str], *, raw: bool = False) -> str:
     lines = [
         f"id:       {message.id}",
         f"date:     {message.time.astimezone().strftime('%Y-%m-%d %H:%M:%S %Z')}",
@@ -282,13 +290,22 @@ def _full(message: Message, to: Iterable[str]) -> str:
     if message.reply_to:
         lines.append(f"reply-to: {message.reply_to}")
     text = "\n".join(lines) + "\n\n" + message.body.rstrip("\n")
-    return _visible(text) if sys.stdout.isatty() else text
+    return text if raw else _visible(text)
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_JSON_UNESCAPED = re.compile(r"[\x7f-\x9f]")
 
 
 def _visible(text: str) -> str:
-    """Mail is other agents' words: on a terminal, escape sequences in it are shown, not
-    obeyed (no retitling, clipboard writes, or screen clears by mail)."""
+    """Mail is other agents' words: escape sequences in it are shown, not obeyed (no
+    retitling, clipboard writes, or screen clears by mail). Piped output too: it is
+    often printed on a terminal in the end (`| less -R`, an agent's tool output)."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _json_text(data: object, indent: int | None = None) -> str:
+    """JSON of `data`, non-ASCII kept readable; DEL and C1 escaped as well, which
+    `json.dumps` leaves raw (it escapes only the C0 controls)."""
+    text = json.dumps(data, indent=indent, ensure_ascii=False)
+    return _JSON_UNESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -36,7 +36,8 @@ ID_PART_RE = re.compile(r"^[0-9a-hjkmnp-tv-z]{1,26}\Z")
 # one safe token without tying the mailbox to their exact format.
 REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}\Z")
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# C0, DEL and C1: a terminal obeys all three (U+009B is a CSI on many).
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class MalformedMessage(ValueError):

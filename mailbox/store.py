@@ -10,16 +10,21 @@ name and a validated id, so nothing is ever written outside the mailbox root.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
-import stat
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from missionctl.errors import UserError
+from missionctl.files import (
+    NotAPlainFile,
+    make_private_dir,
+    open_private,
+    read_regular,
+    write_private,
+)
 from missionctl.mailbox.message import (
     ID_PART_RE,
     ID_RE,
@@ -94,20 +99,9 @@ def _read_message_file(path: Path) -> bytes:
     file) is malformed. Agents can write into each other's `new/`: a FIFO there must
     not block the watcher, nor a link to /dev/zero fill the memory."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise MalformedMessage("a symbolic link, not a message file") from None
-        if exc.errno == errno.EISDIR:
-            raise MalformedMessage("a directory, not a message file") from None
-        raise
-    with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise MalformedMessage("not a regular file")
-        if info.st_size > MAX_FILE_BYTES:
-            raise MalformedMessage(f"{info.st_size} bytes: larger than any message can be")
-        return fh.read(MAX_FILE_BYTES + 1)
+        return read_regular(path, MAX_FILE_BYTES)
+    except NotAPlainFile as exc:
+        raise MalformedMessage(f"{exc.reason}, not a message file") from None
 
 
 def mailbox_names(root: Path) -> list[str]:
@@ -154,15 +148,14 @@ def quarantine(root: Path, recipient: str, filename: str, reason: str) -> Path:
     check_name(recipient, "recipient")
     if not filename or "/" in filename or filename in (".", ".."):
         raise ValueError(f"not a file name: {filename!r}")
-    bad = root / recipient / BAD
-    bad.mkdir(exist_ok=True)
+    bad = make_private_dir(root / recipient / BAD)
     target = bad / filename
     suffix = 1
     while target.exists() or target.with_name(target.name + ".reason").exists():
         target = bad / f"{filename}.{suffix}"
         suffix += 1
     os.rename(root / recipient / NEW / filename, target)
-    target.with_name(target.name + ".reason").write_text(reason + "\n", encoding="utf-8")
+    write_private(target.with_name(target.name + ".reason"), reason + "\n")
     return target
 
 
@@ -183,7 +176,8 @@ class Mailbox:
         roles: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         if isinstance(workspace, Workspace):
-            self.root = workspace.mailbox_dir
+            # Checks the runtime folder is the user's alone before any mail is read or sent.
+            self.root = workspace.private_dir("mailbox")
             if recipients is None:
                 org = workspace.load_org()
                 recipients = org.names
@@ -217,15 +211,29 @@ class Mailbox:
             raise UserError(f"{name!r} has no mailbox; the recipients are {self._valid_names()}")
         return self.root / name
 
+    def real_folder(self, name: str) -> Path:
+        """`folder(name)`, refusing (`UserError`) a mailbox whose folders are symbolic links.
+
+        A link there would lead every write and rename of mail outside the workspace.
+        """
+        folder = self.folder(name)
+        for path in (self.root, folder, folder / TMP, folder / NEW, folder / CUR):
+            if path.is_symlink():
+                raise UserError(
+                    f"{path} is a symbolic link, and mail goes only into real folders inside"
+                    " the workspace; remove the link (missionctl makes the folder again)"
+                )
+        return folder
+
     def ensure(self, names: Iterable[str] | None = None) -> None:
         """Create the `tmp/`, `new/`, `cur/` folders of `names` (default: every recipient)."""
         for name in self.recipients if names is None else names:
-            self._make_folder(self.folder(name))
+            self._make_folder(self.real_folder(name))
 
     def _make_folder(self, folder: Path) -> None:
         created = not folder.exists()
         for sub in (TMP, NEW, CUR):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
+            make_private_dir(folder / sub)
         if created:
             # The new folder's own entry must survive a crash as well as the message in it.
             _fsync_dir(folder.parent)
@@ -328,7 +336,7 @@ class Mailbox:
             for message in messages:
                 if not ID_RE.match(message.id):
                     raise ValueError(f"not a message id: {message.id!r}")
-                folder = self.folder(message.to)
+                folder = self.real_folder(message.to)
                 tmp = folder / TMP / message.id
                 self._write_new_file(folder, tmp, message.encode())
                 staged.append((tmp, folder / NEW / message.id))
@@ -361,13 +369,13 @@ class Mailbox:
         return delivered
 
     def _write_new_file(self, folder: Path, path: Path, data: bytes) -> None:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         try:
-            fd = os.open(path, flags, 0o600)
+            fd = open_private(path, flags)
         except FileNotFoundError:
             # First mail to this recipient: make its folders (rare, so not checked up front).
             self._make_folder(folder)
-            fd = os.open(path, flags, 0o600)
+            fd = open_private(path, flags)
         try:
             view = memoryview(data)
             while view:
@@ -426,16 +434,21 @@ class Mailbox:
         Two readers of one mailbox never get the same message: the rename into
         `cur/` decides who has it.
         """
-        folder = self.folder(name)
+        folder = self.real_folder(name)
         for path in sorted(_files(folder / NEW)):
             try:
                 message = load_message(path, name)
-                os.rename(path, folder / CUR / (path.name + SEEN_SUFFIX))
             except FileNotFoundError:
                 continue  # another reader took it
             except (MalformedMessage, OSError) as exc:
                 log.warning("skipping %s: %s", path, exc)
                 continue
+            try:
+                os.rename(path, folder / CUR / (path.name + SEEN_SUFFIX))
+            except FileNotFoundError:
+                continue  # another reader took it
+            except OSError as exc:
+                raise _mark_error(name, message.id, folder, exc) from None
             return message
         return None
 
@@ -446,11 +459,13 @@ class Mailbox:
             self._mark(name, envelope.message.id)
 
     def _mark(self, name: str, message_id: str) -> None:
-        folder = self.root / name
+        folder = self.real_folder(name)
         try:
             os.rename(folder / NEW / message_id, folder / CUR / (message_id + SEEN_SUFFIX))
         except FileNotFoundError:
             pass  # another reader marked it first: it is read either way
+        except OSError as exc:
+            raise _mark_error(name, message_id, folder, exc) from None
 
     def find(self, name: str, message_id: str) -> Envelope:
         """The message `message_id` (or a unique start or end of it) in `name`'s mailbox."""
@@ -568,6 +583,14 @@ class Mailbox:
     def clean_tmp(self, max_age: float = STALE_TMP_AGE) -> list[Path]:
         """Delete stale `tmp/` files left by crashed writers; return them."""
         return clean_stale_tmp(self.root, max_age)
+
+
+def _mark_error(name: str, message_id: str, folder: Path, exc: OSError) -> UserError:
+    return UserError(
+        f"cannot mark message {message_id} in {name}'s mailbox read: moving it from"
+        f" {folder / NEW} to {folder / CUR} failed ({exc.strerror or exc}); make both"
+        " folders writable by you and read it again"
+    )
 
 
 def _matches(message_id: str, typed: str) -> bool:

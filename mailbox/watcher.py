@@ -35,6 +35,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 
+from missionctl.files import PRIVATE_DIR_MODE, make_private_dir
 from missionctl.mailbox.message import ID_RE, MalformedMessage, Message
 from missionctl.mailbox.store import (
     CUR,
@@ -159,7 +160,7 @@ class MailWatcher:
         if isinstance(source, Mailbox):
             self.root, known = source.root, source.recipients
         elif isinstance(source, Workspace):
-            self.root = source.mailbox_dir
+            self.root = source.private_dir("mailbox")
         else:
             self.root = Path(source)
         self.root = self.root.absolute()
@@ -189,10 +190,10 @@ class MailWatcher:
         """Start watching; return once every message already in `new/` has been handled."""
         if self._thread is not None:
             raise RuntimeError("this MailWatcher was already started")
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.root)
         for name in self._create:
             for sub in ("tmp", NEW, CUR):
-                (self.root / name / sub).mkdir(parents=True, exist_ok=True)
+                make_private_dir(self.root / name / sub)
         names = self._folder_names()
         if not self.include_existing:
             # What is there before the observer starts is "existing"; anything
@@ -297,7 +298,7 @@ class MailWatcher:
         try:
             # A folder being created by a sender may not have new/ yet; the sender
             # tolerates it existing, so make it now and watch it at once.
-            new_dir.mkdir(exist_ok=True)
+            new_dir.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
         except OSError:
             return  # not ready (or not ours); the next rescan tries again
         assert self._observer is not None

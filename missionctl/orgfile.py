@@ -7,6 +7,7 @@ found) and the fix, and is a `UserError` (exit code 2).
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from missionctl.errors import UserError
+from missionctl.files import NotAPlainFile, read_regular
 from missionctl.names import NAME_RE as NAME_RE
 from missionctl.names import NAME_RULE as NAME_RULE
 
@@ -32,6 +34,36 @@ _RUNS_KEYS = {"max_concurrent"}
 _DURATION_RE = re.compile(r"^(?:\d+(?:\.\d+)?[smhd])+\Z")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+# Bounds on values that load fine and break the org later: standups every 0 s flood
+# every mailbox, a 1 h submit delay wedges delivery, 10**20 agents or GPUs are typos.
+MIN_STANDUP_EVERY = 60.0
+MAX_STANDUP_EVERY = 30 * 86400.0
+MAX_SUBMIT_DELAY = 10.0
+MAX_AGENTS = 128
+MAX_GPU_INDEX = 1023
+MAX_RUN_SLOTS = 1024
+MAX_ORG_FILE_BYTES = 1 << 20
+# org.toml needs three levels ([providers.claude] env = {...}); far deeper is damage,
+# and makes tomllib and everything after it recurse.
+MAX_NESTING = 16
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Names missionctl sets for each agent after org.toml's env, so a value there is ignored.
+_ENV_SET_BY_MISSIONCTL = {
+    "MISSIONCTL_AGENT": ("missionctl sets it to each agent's name", "remove it from env"),
+    "MISSIONCTL_WORKSPACE": ("missionctl sets it to the workspace", "remove it from env"),
+    "CUDA_VISIBLE_DEVICES": (
+        "missionctl sets it from each agent's `gpu`",
+        "remove it from env and set `gpu = N` on the [[agent]] instead",
+    ),
+}
+# What API keys and tokens look like: well-known prefixes, or a secret-sounding name
+# with a long value that is not a URL or path.
+_KEY_PREFIXES = (
+    "sk-", "sk_", "ghp_", "gho_", "ghs_", "ghu_", "github_pat_", "glpat-", "xoxb-", "xoxp-",
+    "hf_", "AKIA", "ASIA", "AIza", "pk_live_", "rk_live_", "npm_",
+)  # fmt: skip
+_SECRET_NAME_RE = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
 _BRANCH_RE = re.compile(
     r"^(?!/)(?!.*//)(?!.*\.\.)(?!.*@\{)(?!.*\.lock$)[A-Za-z0-9._/-]+(?<![/.])\Z"
 )
@@ -75,6 +107,8 @@ class OrgSpec:
     max_concurrent_runs: int | None = None
     providers: Mapping[str, ProviderSettings] = field(default_factory=dict)
     path: Path | None = None
+    # Sentences about values that work but should not be there (an API key in env).
+    warnings: tuple[str, ...] = ()
 
     def agent(self, name: str) -> AgentSpec:
         """The agent called `name`, or a `UserError` listing the valid names."""
@@ -143,17 +177,72 @@ class _Checker:
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
         self.where = _Locator(text)
+        self.warnings: list[str] = []
 
-    def fail(
-        self, table: str, key: str | None, problem: str, fix: str, index: int | None = None
-    ) -> UserError:
+    def _where(self, table: str, key: str | None, index: int | None) -> str:
         line = self.where.line(table, key, index)
         loc = f"{self.path}:{line}" if line else str(self.path)
         if table == "agent" and index is not None:
             dotted = f"agent[{index}]" + (f".{key}" if key else "")
         else:
             dotted = ".".join(p for p in (table, key) if p)
-        return UserError(f"{loc}: {dotted}: {problem}; {fix}")
+        return f"{loc}: {dotted}"
+
+    def fail(
+        self, table: str, key: str | None, problem: str, fix: str, index: int | None = None
+    ) -> UserError:
+        return UserError(f"{self._where(table, key, index)}: {problem}; {fix}")
+
+    def warn(self, table: str, key: str, problem: str, fix: str) -> None:
+        self.warnings.append(f"{self._where(table, key, None)}: {problem}; {fix}")
+
+    def duration(
+        self,
+        table: str,
+        data: Mapping[str, Any],
+        key: str,
+        default: str,
+        low: float,
+        high: float,
+        *,
+        off_ok: bool = False,
+    ) -> float | None:
+        """The duration at `key` ("off" is None), between `low` and `high` seconds."""
+        text = self.string(table, data, key, default)
+        bounds = f"between {_format_duration(low)} and {_format_duration(high)}"
+        try:
+            seconds = parse_duration(text)
+        except ValueError:
+            raise self.fail(
+                table,
+                key,
+                f"{text[:40]!r} is not a duration",
+                f'write it {bounds}, like "90s", "30m", "2h" or "1h30m"',
+            ) from None
+        if seconds is not None and not low <= seconds <= high:
+            limit = (
+                f"too short: it must be at least {_format_duration(low)}"
+                if seconds < low
+                else f"too long: it must be at most {_format_duration(high)}"
+            )
+            off = ', or "off"' if off_ok else ""
+            raise self.fail(table, key, f"{text[:40]!r} is {limit}", f"pick a value {bounds}{off}")
+        return seconds
+
+    def whole_number(
+        self, table: str, key: str, value: Any, low: int, high: int, index: int | None = None
+    ) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            small = not isinstance(value, int) or value.bit_length() < 64
+            shown = repr(value) if small else "a number that large"
+            raise self.fail(
+                table,
+                key,
+                f"{shown} is not a whole number from {low} to {high}",
+                f"e.g. `{key} = {low}`",
+                index,
+            )
+        return value
 
     def unknown_keys(
         self, table: str, data: Mapping[str, Any], allowed: set[str], index: int | None = None
@@ -186,25 +275,76 @@ class _Checker:
         return value
 
 
+def _format_duration(seconds: float) -> str:
+    for unit in ("d", "h", "m"):
+        if seconds >= _UNIT_SECONDS[unit] and seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{seconds / _UNIT_SECONDS[unit]:g}{unit}"
+    return f"{seconds:g}s"
+
+
+_warned: set[str] = set()
+
+
 def load(path: Path) -> OrgSpec:
-    """Read and validate the `org.toml` at `path`."""
+    """Read and validate the `org.toml` at `path`; print its warnings on stderr, once
+    per process (the app and the supervisor load it again and again)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # Links followed (a user may link org.toml), but never a FIFO or a huge file.
+        raw = read_regular(path, MAX_ORG_FILE_BYTES, follow_links=True)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise UserError(
             f"{path} does not exist; run `missionctl init` in the workspace to create it"
         ) from None
+    except NotAPlainFile as exc:
+        raise UserError(
+            f"{path} is {exc.reason}; org.toml must be a text file of at most"
+            f" {MAX_ORG_FILE_BYTES:,} bytes: put the org's file there"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read {path}: {exc}") from None
-    return loads(text, path)
+        raise UserError(f"cannot read {path}: {exc}; make it a readable UTF-8 file") from None
+    spec = loads(text, path)
+    for warning in spec.warnings:
+        if warning not in _warned:
+            _warned.add(warning)
+            print(f"missionctl: warning: {warning}", file=sys.stderr)
+    return spec
+
+
+def _too_deep(data: Any) -> bool:
+    """Whether `data` nests more than `MAX_NESTING` levels (walked without recursion)."""
+    todo: list[tuple[Any, int]] = [(data, 0)]
+    while todo:
+        value, depth = todo.pop()
+        if depth > MAX_NESTING:
+            return True
+        if isinstance(value, dict):
+            todo.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            todo.extend((v, depth + 1) for v in value)
+    return False
 
 
 def loads(text: str, path: Path = Path("org/org.toml")) -> OrgSpec:
     """Validate `org.toml` text; `path` names the file in error messages."""
+    nested = UserError(
+        f"{path}: tables or lists are nested more than {MAX_NESTING} deep; an org file needs"
+        " three levels at most: remove the extra nesting"
+    )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: not valid TOML: {exc}; fix the syntax there") from None
+    except RecursionError:
+        raise nested from None
+    except ValueError:
+        # tomllib's one other error: an integer past Python's 4300-digit conversion limit.
+        raise UserError(
+            f"{path}: a number in it has thousands of digits; no setting takes one that"
+            " large: fix that value"
+        ) from None
+    if _too_deep(data):
+        raise nested
     check = _Checker(path, text)
     check.unknown_keys("", data, _TOP_KEYS)
 
@@ -223,6 +363,13 @@ def loads(text: str, path: Path = Path("org/org.toml")) -> OrgSpec:
             "org", "structure", f"unknown structure {structure!r}", 'use "flat" or "hierarchical"'
         )
     program = check.string("org", org, "program", "org/program.md")
+    if _CONTROL_RE.search(program):
+        raise check.fail(
+            "org",
+            "program",
+            "the path holds control characters",
+            'use a plain path inside the workspace, like "org/program.md"',
+        )
     pure = PurePosixPath(program)
     if pure.is_absolute() or ".." in pure.parts or not program:
         raise check.fail(
@@ -247,38 +394,30 @@ def loads(text: str, path: Path = Path("org/org.toml")) -> OrgSpec:
     if not isinstance(standup, dict):
         raise check.fail("standup", None, "must be a table", "write `[standup]` then `every = ...`")
     check.unknown_keys("standup", standup, _STANDUP_KEYS)
-    every_text = check.string("standup", standup, "every", "2h")
-    try:
-        standup_every = parse_duration(every_text)
-    except ValueError:
-        raise check.fail(
-            "standup",
-            "every",
-            f"{every_text!r} is not a duration",
-            'write it like "90s", "30m", "2h", "1h30m", or "off"',
-        ) from None
+    # "off" is allowed too: parse_duration maps it to None.
+    standup_every = check.duration(
+        "standup", standup, "every", "2h", MIN_STANDUP_EVERY, MAX_STANDUP_EVERY, off_ok=True
+    )
 
     runs = data.get("runs", {})
     if not isinstance(runs, dict):
         raise check.fail("runs", None, "must be a table", "write `[runs]` then its keys")
     check.unknown_keys("runs", runs, _RUNS_KEYS)
     max_concurrent = runs.get("max_concurrent")
-    if max_concurrent is not None and (
-        not isinstance(max_concurrent, int)
-        or isinstance(max_concurrent, bool)
-        or max_concurrent < 1
-    ):
-        raise check.fail(
-            "runs",
-            "max_concurrent",
-            "must be a whole number of at least 1",
-            "e.g. `max_concurrent = 2`",
-        )
+    if max_concurrent is not None:
+        check.whole_number("runs", "max_concurrent", max_concurrent, 1, MAX_RUN_SLOTS)
 
     raw_agents = data.get("agent")
     if not isinstance(raw_agents, list) or not raw_agents:
         raise check.fail(
             "agent", None, "the org has no agents", 'add `[[agent]]` tables with `name = "r1"`'
+        )
+    if len(raw_agents) > MAX_AGENTS:
+        raise check.fail(
+            "agent",
+            None,
+            f"the org has {len(raw_agents)} agents, more than the {MAX_AGENTS} one hub can run",
+            f"keep at most {MAX_AGENTS} [[agent]] tables",
         )
     agents: list[AgentSpec] = []
     seen_names: dict[str, int] = {}
@@ -331,12 +470,14 @@ def loads(text: str, path: Path = Path("org/org.toml")) -> OrgSpec:
             )
         gpu = raw.get("gpu")
         if gpu is not None:
-            if not isinstance(gpu, int) or isinstance(gpu, bool) or gpu < 0:
+            if not isinstance(gpu, int) or isinstance(gpu, bool) or not 0 <= gpu <= MAX_GPU_INDEX:
+                small = not isinstance(gpu, int) or gpu.bit_length() < 64
+                shown = repr(gpu) if small else "a number that large"
                 raise check.fail(
                     "agent",
                     "gpu",
-                    f"{gpu!r} is not a GPU index",
-                    "use a whole number from 0, or leave it out for no GPU",
+                    f"{shown} is not a GPU index",
+                    f"use a whole number from 0 to {MAX_GPU_INDEX}, or leave it out for no GPU",
                     i,
                 )
             if gpu in gpus and not shared_gpu:
@@ -379,6 +520,7 @@ def loads(text: str, path: Path = Path("org/org.toml")) -> OrgSpec:
         max_concurrent_runs=max_concurrent,
         providers=providers,
         path=path,
+        warnings=tuple(check.warnings),
     )
 
 
@@ -402,12 +544,12 @@ def _providers(check: _Checker, raw: Any) -> dict[str, ProviderSettings]:
         if command is not None and (
             not isinstance(command, list)
             or not command
-            or not all(isinstance(c, str) and c for c in command)
+            or not all(isinstance(c, str) and c and "\0" not in c for c in command)
         ):
             raise check.fail(
                 table,
                 "command",
-                "must be a non-empty list of strings",
+                "must be a non-empty list of strings without NUL characters",
                 f'write it like `command = ["{provider}", "--flag"]`',
             )
         env = settings.get("env", {})
@@ -417,22 +559,28 @@ def _providers(check: _Checker, raw: Any) -> dict[str, ProviderSettings]:
             raise check.fail(
                 table, "env", "must map names to strings", 'write it like `env = { FOO = "1" }`'
             )
+        _check_env(check, table, env)
         delay: float | None = None
         if "submit_delay" in settings:
-            delay_text = settings["submit_delay"]
-            try:
-                delay = parse_duration(delay_text) if isinstance(delay_text, str) else None
-            except ValueError:
-                delay = None
+            if not isinstance(settings["submit_delay"], str):
+                raise check.fail(table, "submit_delay", "must be a duration", 'e.g. "0.3s"')
+            delay = check.duration(table, settings, "submit_delay", "0s", 0.0, MAX_SUBMIT_DELAY)
             if delay is None:
-                raise check.fail(
-                    table, "submit_delay", f"{delay_text!r} is not a duration", 'e.g. "0.3s"'
-                )
+                raise check.fail(table, "submit_delay", "cannot be off", 'e.g. "0.3s"')
         model = settings.get("model")
         base_url = settings.get("base_url")
         for key, value in (("model", model), ("base_url", base_url)):
-            if value is not None and not isinstance(value, str):
-                raise check.fail(table, key, "must be a string", "quote it")
+            if value is not None and (not isinstance(value, str) or _CONTROL_RE.search(value)):
+                raise check.fail(
+                    table, key, "must be one line of text without control characters", "quote it"
+                )
+        if base_url is not None and not re.match(r"^https?://\S+\Z", base_url):
+            raise check.fail(
+                table,
+                "base_url",
+                f"{base_url[:60]!r} is not an http(s) URL",
+                'write it like "http://localhost:8000/v1"',
+            )
         prepare_trust = settings.get("prepare_trust", True)
         if not isinstance(prepare_trust, bool):
             raise check.fail(table, "prepare_trust", "must be true or false", "write it unquoted")
@@ -445,6 +593,44 @@ def _providers(check: _Checker, raw: Any) -> dict[str, ProviderSettings]:
             prepare_trust=prepare_trust,
         )
     return out
+
+
+def _check_env(check: _Checker, table: str, env: Mapping[str, str]) -> None:
+    """Names a process environment can hold, values without NUL; warn about keys."""
+    for name, value in env.items():
+        if not ENV_NAME_RE.match(name):
+            raise check.fail(
+                table,
+                "env",
+                f"{name[:40]!r} is not an environment variable name",
+                "use letters, digits and '_', not starting with a digit",
+            )
+        if "\0" in value:
+            raise check.fail(
+                table,
+                "env",
+                f"the value of {name} holds a NUL character, which no environment can carry",
+                "remove it",
+            )
+        if name in _ENV_SET_BY_MISSIONCTL:
+            why, fix = _ENV_SET_BY_MISSIONCTL[name]
+            raise check.fail(table, "env", f"{name} cannot be set here: {why}", fix)
+        if _looks_like_key(name, value):
+            check.warn(
+                table,
+                "env",
+                f"{name} looks like an API key or token, and org/org.toml is meant to be committed",
+                f"remove it and `export {name}=...` in the shell that starts the org"
+                " (agents inherit that environment)",
+            )
+
+
+def _looks_like_key(name: str, value: str) -> bool:
+    if any(c.isspace() for c in value) or "://" in value or value.startswith("/"):
+        return False
+    if value.startswith(_KEY_PREFIXES) and len(value) >= 20:
+        return True
+    return bool(_SECRET_NAME_RE.search(name)) and len(value) >= 16
 
 
 def default_org_toml(name: str, base_branch: str, gpu_count: int) -> str:

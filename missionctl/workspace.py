@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from missionctl import orgfile
 from missionctl.errors import UserError
+from missionctl.files import PRIVATE_DIR_MODE, make_private_dir
 from missionctl.names import ENV_AGENT, ENV_WORKSPACE
 
 __all__ = ["ENV_AGENT", "ENV_WORKSPACE", "ORG_DIR", "RUNTIME_DIR", "Workspace", "find"]
@@ -89,6 +91,33 @@ class Workspace:
         """The agent's own CLI configuration (CODEX_HOME, CLAUDE_CONFIG_DIR live here),
         outside its worktree so that its sandboxed commands cannot rewrite it."""
         return self.runtime / "agent-config" / agent
+
+    def private_dir(self, *parts: str) -> Path:
+        """The runtime folder (or the folder `parts` inside it), made 0700 when missing.
+
+        Refuses (`UserError`) a runtime folder that another user owns or can write:
+        hook rcfiles, tmux.conf and mail there run as code in the agents. One the
+        user owns that others can only read (made under an older umask) is made
+        private. Every entry point that uses the runtime calls this first.
+        """
+        runtime = self.runtime
+        make_private_dir(runtime)
+        info = runtime.stat()  # a link to a folder elsewhere is judged by that folder
+        mode = stat.S_IMODE(info.st_mode)
+        if info.st_uid != os.geteuid():
+            raise UserError(
+                f"{runtime} belongs to another user (uid {info.st_uid}); missionctl runs agents"
+                " only from a runtime folder of your own: move it away and run again"
+            )
+        if mode & 0o022:
+            raise UserError(
+                f"{runtime} can be written by other users (mode {mode:04o}), who could plant"
+                f" hooks and mail that run as you; check what is inside, then"
+                f" `chmod 700 {runtime}` and run again"
+            )
+        if mode != PRIVATE_DIR_MODE:
+            os.chmod(runtime, PRIVATE_DIR_MODE)  # readable by others: state, prompts, diffs
+        return make_private_dir(runtime.joinpath(*parts)) if parts else runtime
 
     def load_org(self) -> orgfile.OrgSpec:
         """The workspace's validated `org/org.toml`."""

@@ -67,6 +67,8 @@ def init(path: Path, *, git_init: bool = False, name: str | None = None) -> str:
             " workspace itself"
         )
     ws = Workspace(root)
+    runtime_new = not ws.runtime.exists()
+    ws.private_dir()  # first: a runtime folder others can write is refused before any change
     branch = proc.run(
         ["git", "-C", str(root), "symbolic-ref", "--short", "-q", "HEAD"], check=False
     ).stdout.strip()
@@ -85,6 +87,8 @@ def init(path: Path, *, git_init: bool = False, name: str | None = None) -> str:
             created.append(str(target.relative_to(root)))
     if _ensure_excludes(root):
         created.append(".git/info/exclude (ignores .missionctl/)")
+    if runtime_new:
+        created.append(f"{RUNTIME_DIR}/ (private to you: mode 0700)")
 
     lines: list[str] = []
     if made_repo:

@@ -38,7 +38,11 @@ def run_cli(argv: list[str], cwd: Path) -> tuple[int, str, str]:
 
 
 def run_missionctl(
-    argv: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `missionctl argv` as a real process, as a user or an agent would."""
     return subprocess.run(
@@ -48,6 +52,8 @@ def run_missionctl(
         text=True,
         timeout=timeout,
         env={**os.environ, **(env or {})},
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -17,6 +18,12 @@ from missionctl.errors import UserError
 from missionctl.train import flops
 from missionctl.train.config import MAX_SEED, PRESETS, Budget, apply_overrides, knob_help, preset
 from missionctl.train.record import check_run_id
+from missionctl.train.slots import cpu_count
+from missionctl.train.sources import MAX_CORPUS_BYTES, corpus_files
+
+# No model this trainer makes is near it (gpu-d8 has 57M); past it the weights and
+# optimizer state alone outgrow any one device.
+MAX_PARAMS = 10**10
 
 DEFAULT_PRESET = "cpu-smoke"
 
@@ -25,6 +32,7 @@ def _epilog() -> str:
     presets = "\n".join(f"  {p.name:<10} {p.about} (budget {p.budget})" for p in PRESETS.values())
     return (
         f"presets:\n{presets}\n\nconfig keys for --set (default, values: meaning):\n{knob_help()}"
+        f"\n\n--data: at most {MAX_CORPUS_BYTES:,} bytes in all (the corpus is held in memory)."
         "\n\nExit code: 0 ok, 2 bad arguments, 3 loss went NaN, 4 time limit, 1 crash,"
         " 128+N killed by signal N.\nRuns go to .missionctl/runs/<id>/ when MISSIONCTL_WORKSPACE"
         " is set, else ./runs/<id>/."
@@ -97,14 +105,24 @@ def main(argv: list[str]) -> int:
     seed = 0 if args.seed is None else args.seed
     if not 0 <= seed <= MAX_SEED:
         raise UserError(f"--seed {seed} is out of range; seeds go from 0 to 2**63-1")
-    if args.threads is not None and args.threads < 1:
-        raise UserError(f"--threads {args.threads} must be at least 1")
-    if args.time_limit is not None and args.time_limit <= 0:
+    cores = cpu_count()
+    if args.threads is not None and not 1 <= args.threads <= cores:
+        raise UserError(
+            f"--threads {args.threads} is out of range; use 1 to {cores} (the CPUs this"
+            " process may run on)"
+        )
+    if args.time_limit is not None and not (math.isfinite(args.time_limit) and args.time_limit > 0):
         raise UserError(f"--time-limit {args.time_limit:g} must be a positive number of seconds")
     if args.run_id is not None:
         check_run_id(args.run_id)
-    if args.data is not None and not args.data.exists():
-        raise UserError(f"--data {args.data}: no such file or folder; pass a text file or a folder")
+    params = flops.n_params(config)
+    if params > MAX_PARAMS:
+        raise UserError(
+            f"the model would have {params:,} parameters, over the limit of {MAX_PARAMS:,};"
+            " lower depth, width or mlp_ratio"
+        )
+    if args.data is not None:
+        corpus_files(args.data)  # what it is and its size, checked before torch loads
     init_seed = seeds.get("init_seed", seed)
     data_seed = seeds.get("data_seed", seed)
     if args.show_config:

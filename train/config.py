@@ -22,9 +22,16 @@ from missionctl.errors import UserError
 
 
 def _knob(
-    default: Any, help: str, *, choices: tuple[str, ...] = (), low: float | None = None
+    default: Any,
+    help: str,
+    *,
+    choices: tuple[str, ...] = (),
+    low: float | None = None,
+    high: float | None = None,
 ) -> Any:
-    return field(default=default, metadata={"help": help, "choices": choices, "low": low})
+    return field(
+        default=default, metadata={"help": help, "choices": choices, "low": low, "high": high}
+    )
 
 
 @dataclass(frozen=True)
@@ -32,11 +39,13 @@ class TrainConfig:
     """Every knob of a run that changes its numbers; `--set key=value` sets any of them."""
 
     # The model: nanochat's GPT, each feature a switch so agents can ablate it.
-    depth: int = _knob(4, "transformer blocks; the size dial", low=1)
-    width: int = _knob(0, "model width; 0 means 64 x depth", low=0)
-    head_dim: int = _knob(64, "width of one attention head (width must be a multiple)", low=2)
-    mlp_ratio: int = _knob(4, "MLP hidden width as a multiple of the model width", low=1)
-    seq_len: int = _knob(256, "context length in bytes", low=2)
+    depth: int = _knob(4, "transformer blocks; the size dial", low=1, high=256)
+    width: int = _knob(0, "model width; 0 means 64 x depth", low=0, high=65536)
+    head_dim: int = _knob(
+        64, "width of one attention head (width must be a multiple)", low=2, high=4096
+    )
+    mlp_ratio: int = _knob(4, "MLP hidden width as a multiple of the model width", low=1, high=64)
+    seq_len: int = _knob(256, "context length in bytes", low=2, high=65536)
     rotary: bool = _knob(True, "rotary position embeddings (off: learned absolute positions)")
     rope_base: float = _knob(10000.0, "rotary base frequency", low=1.0)
     qk_norm: bool = _knob(True, "RMS-normalise queries and keys before attention")
@@ -51,8 +60,8 @@ class TrainConfig:
     zero_init: bool = _knob(True, "zero-initialise output projections and the head")
     # Optimisation.
     optimizer: str = _knob("adamw", "optimizer", choices=("adamw", "muon"))
-    batch_size: int = _knob(16, "sequences per micro-batch", low=1)
-    grad_accum: int = _knob(1, "micro-batches per optimizer step", low=1)
+    batch_size: int = _knob(16, "sequences per micro-batch", low=1, high=65536)
+    grad_accum: int = _knob(1, "micro-batches per optimizer step", low=1, high=65536)
     lr: float = _knob(6e-3, "peak learning rate (AdamW; with muon, for embeddings/head)", low=0)
     muon_lr: float = _knob(0.02, "peak learning rate of the muon-updated matrices", low=0)
     weight_decay: float = _knob(0.0, "decoupled weight decay on the blocks' matrices", low=0)
@@ -66,8 +75,10 @@ class TrainConfig:
         0.0, "lr at the end of the warmdown, as a fraction of the peak", low=0
     )
     # Evaluation: the validation windows are fixed, so every run is scored on the same bytes.
-    evals: int = _knob(4, "evaluations spread over the run, besides the final one", low=0)
-    eval_tokens: int = _knob(32768, "validation bytes scored per evaluation", low=1)
+    evals: int = _knob(
+        4, "evaluations spread over the run, besides the final one", low=0, high=10000
+    )
+    eval_tokens: int = _knob(32768, "validation bytes scored per evaluation", low=1, high=2**30)
     # Execution.
     device: str = _knob(
         "auto", "where to train (auto: cuda when present)", choices=("auto", "cpu", "cuda")
@@ -124,7 +135,16 @@ class TrainConfig:
                 )
         if self.final_lr_frac > 1:
             raise UserError(f"final_lr_frac must be at most 1, not {self.final_lr_frac:g}")
+        if self.batch_size * self.seq_len > MAX_MICROBATCH_TOKENS:
+            raise UserError(
+                f"batch_size {self.batch_size} x seq_len {self.seq_len} is"
+                f" {self.batch_size * self.seq_len:,} tokens in one micro-batch, over the limit of"
+                f" {MAX_MICROBATCH_TOKENS:,}; lower batch_size and raise grad_accum instead"
+            )
 
+
+# Tokens in one forward pass: its activations (and 256-way logits) must fit a device.
+MAX_MICROBATCH_TOKENS = 1 << 22
 
 KNOBS: dict[str, dataclasses.Field[Any]] = {f.name: f for f in dataclasses.fields(TrainConfig)}
 SEED_KEYS = ("init_seed", "data_seed")
@@ -137,7 +157,10 @@ def knob_help() -> str:
     lines = []
     for name, f in KNOBS.items():
         choices = f.metadata["choices"]
+        low, high = f.metadata["low"], f.metadata["high"]
         kind = "|".join(choices) if choices else str(f.type)
+        if high is not None:
+            kind += f" {low:g}-{high:g}"
         lines.append(f"  {name}={f.default} ({kind}): {f.metadata['help']}")
     for name in SEED_KEYS:
         lines.append(f"  {name}=0 (int): seed of the {name.split('_')[0]} randomness")
@@ -167,7 +190,7 @@ def parse_value(key: str, text: str) -> Any:
             return False
         raise UserError(f"{key}={text!r} is not a boolean; use true or false")
     if f.type == "int":
-        return _parse_int(key, text, low=low)
+        return _parse_int(key, text, low=low, high=f.metadata["high"])
     if f.type == "float":
         try:
             value = float(text)
@@ -182,20 +205,28 @@ def parse_value(key: str, text: str) -> Any:
     return text
 
 
-def _parse_int(key: str, text: str, low: float | None) -> int:
+def _parse_int(key: str, text: str, low: float | None, high: float | None = None) -> int:
     try:
-        number = float(text)  # accepts 1e3 as well as 1000
+        number = float(text)  # accepts 1e3 as well as 1000; 5,000 digits become inf
     except ValueError:
         number = math.nan
-    if not math.isfinite(number) or number != int(number):
-        raise UserError(f"{key}={text!r} is not a whole number; e.g. {key}=4")
-    value = int(number)
-    if low is not None and value < low:
-        raise UserError(f"{key}={text} is out of range; it must be at least {low:g}")
-    return value
+    if math.isnan(number) or (math.isfinite(number) and number != int(number)):
+        raise UserError(f"{key}={_short(text)!r} is not a whole number; e.g. {key}=4")
+    too_low = low is not None and number < low
+    if too_low or (high is not None and number > high) or math.isinf(number):
+        valid = f"at least {low:g}" if high is None else f"from {low or 0:g} to {high:g}"
+        raise UserError(f"{key}={_short(text)} is out of range; it must be {valid}")
+    return int(number)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 24 else text[:20] + "..."
 
 
 BUDGET_KINDS = ("steps", "tokens", "flops", "seconds")
+# Far past any run this trainer makes (gpu-d8 is 1e17 FLOPs), short of numbers that
+# overflow the step arithmetic or promise a run that never ends.
+BUDGET_LIMITS = {"steps": 1e9, "tokens": 1e15, "flops": 1e24, "seconds": 1e7}
 
 
 @dataclass(frozen=True)
@@ -226,7 +257,14 @@ class Budget:
         except ValueError:
             value = math.nan
         if not math.isfinite(value) or value <= 0:
-            raise UserError(f"budget amount {amount!r} must be a positive number, e.g. {kind}=1e13")
+            raise UserError(
+                f"budget amount {_short(amount)!r} must be a positive number, e.g. {kind}=1e13"
+            )
+        if value > BUDGET_LIMITS[kind]:
+            raise UserError(
+                f"budget {kind}={_short(amount)} is out of range; it must be above 0 and at most"
+                f" {BUDGET_LIMITS[kind]:g}"
+            )
         if kind == "steps" and value != int(value):
             raise UserError(f"a steps budget must be a whole number, not {amount}")
         return cls(kind, value)

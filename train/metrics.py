@@ -38,13 +38,16 @@ that is not finite is written as null. The events, in order:
 
 A reader meets the last line half-written while a run is live: `read_events`
 ignores a final line without its newline. New fields may be added within a
-version; readers ignore fields they do not know.
+version; readers ignore fields they do not know. Readers take regular files only,
+never through a link, and `read_events` at most `MAX_METRICS_BYTES` (64 MiB,
+about 150,000 steps): an agent can leave a FIFO or a link to /dev/zero in a run dir.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -52,7 +55,10 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import IO, Any, ClassVar, Union
 
+from missionctl.files import open_private, read_regular
+
 SCHEMA_VERSION = 1
+MAX_METRICS_BYTES = 64 << 20
 END_STATUSES = ("ok", "nan", "timeout", "crash")
 
 
@@ -224,16 +230,20 @@ def parse_lines(lines: Iterable[str]) -> list[Event]:
             obj = json.loads(line)
             if isinstance(obj, dict):
                 events.append(parse_event(obj))
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):
             # A line from a newer schema or a damaged file must not stop the app.
             continue
     return events
 
 
 def read_events(path: Path) -> list[Event]:
-    """The events in `path` so far; a last line still being written is left out."""
+    """The events in `path` so far; a last line still being written is left out.
+
+    Raises `NotAPlainFile` when `path` is not a regular file (a FIFO, a link, a
+    folder) or holds more than `MAX_METRICS_BYTES`.
+    """
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = read_regular(path, MAX_METRICS_BYTES).decode("utf-8", "replace")
     except FileNotFoundError:
         return []
     complete, _, _partial = text.rpartition("\n")
@@ -245,7 +255,8 @@ class MetricsWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._file: IO[str] = path.open("a", encoding="utf-8")
+        fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        self._file: IO[str] = os.fdopen(fd, "a", encoding="utf-8")
 
     def write(self, event: Event) -> None:
         self._file.write(to_line(event))

@@ -32,6 +32,14 @@ from typing import IO, Any
 
 from missionctl import proc, workspace
 from missionctl.errors import UserError
+from missionctl.files import (
+    PRIVATE_DIR_MODE,
+    NotAPlainFile,
+    make_private_dir,
+    open_private,
+    open_regular,
+    write_private,
+)
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}\Z")
 CONFIG_FILE = "config.json"
@@ -41,8 +49,11 @@ LOCK_FILE = "run.lock"
 
 
 def runs_root(ws: workspace.Workspace | None) -> Path:
-    """Where runs live: the workspace's `.missionctl/runs/`, else `./runs/`."""
-    return ws.runs_dir if ws is not None else Path.cwd() / "runs"
+    """Where runs live: the workspace's `.missionctl/runs/`, else `./runs/`.
+
+    In a workspace, the runtime folder is checked to be the user's alone first.
+    """
+    return ws.private_dir("runs") if ws is not None else Path.cwd() / "runs"
 
 
 def current_workspace() -> workspace.Workspace | None:
@@ -110,8 +121,8 @@ class RunRecord:
         self.run_id = run_id
         self.path = root / run_id
         try:
-            root.mkdir(parents=True, exist_ok=True)
-            self.path.mkdir()
+            make_private_dir(root)
+            self.path.mkdir(mode=PRIVATE_DIR_MODE)
         except FileExistsError:
             raise UserError(
                 f"a run called {run_id!r} already exists in {root}; choose another --run-id"
@@ -120,7 +131,8 @@ class RunRecord:
             raise UserError(
                 f"cannot create the run directory {self.path}: {exc.strerror}"
             ) from None
-        self._lock: IO[bytes] | None = (self.path / LOCK_FILE).open("wb")
+        fd = open_private(self.path / LOCK_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        self._lock: IO[bytes] | None = os.fdopen(fd, "wb")
         fcntl.flock(self._lock, fcntl.LOCK_EX)
 
     @property
@@ -129,12 +141,10 @@ class RunRecord:
 
     def write_config(self, record: dict[str, Any]) -> None:
         """Write `config.json` whole: readers poll for it and must never see half of it."""
-        partial = self.path / f".{CONFIG_FILE}.tmp"
-        partial.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-        partial.replace(self.path / CONFIG_FILE)
+        write_private(self.path / CONFIG_FILE, json.dumps(record, indent=2, sort_keys=True) + "\n")
 
     def write_diff(self, diff: str) -> None:
-        (self.path / DIFF_FILE).write_text(diff, encoding="utf-8")
+        write_private(self.path / DIFF_FILE, diff)
 
     def discard(self) -> None:
         """Remove the directory of a run that never started."""
@@ -150,11 +160,12 @@ class RunRecord:
 def is_live(run_dir: Path) -> bool:
     """True while the process that owns `run_dir` is alive (it holds the run's lock)."""
     try:
-        with (run_dir / LOCK_FILE).open("rb") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            return False
-    except FileNotFoundError:
+        lock = open_regular(run_dir / LOCK_FILE)  # a FIFO put there must not block the reader
+    except (NotAPlainFile, OSError):
+        return False
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
         return False

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from missionctl.errors import UserError
+from missionctl.files import NotAPlainFile, open_regular, read_regular
 from missionctl.train import metrics
 from missionctl.train.record import (
     CONFIG_FILE,
@@ -34,6 +35,12 @@ from missionctl.workspace import Workspace
 RUN_STATUSES = ("queued", "running", "ok", "nan", "timeout", "crash", "unknown")
 # Enough of a file's end to hold its `end` line (the longest error is cut to fit).
 _TAIL_BYTES = 8192
+# The longest line a reader keeps whole: a `start` line is a few KB; longer is damage.
+_MAX_LINE_BYTES = 1 << 20
+# What one poll of a live run reads at most: the app catches up on a long run in
+# steps instead of holding the whole file (or an endless one) in memory at once.
+_POLL_BYTES = 4 << 20
+_MAX_CONFIG_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -75,20 +82,23 @@ def _budget_text(budget: Any) -> str | None:
 
 
 def _head_and_tail(path: Path) -> tuple[list[metrics.Event], list[metrics.Event], bool]:
-    """(events of the first line, of the last lines, whether the middle was skipped)."""
+    """(events of the first line, of the last lines, whether the middle was skipped).
+
+    Raises `NotAPlainFile` when `path` is not a regular file.
+    """
     try:
-        with path.open("rb") as f:
-            first = f.readline()
-            size = os.fstat(f.fileno()).st_size
-            if size <= 4 * _TAIL_BYTES:
-                f.seek(0)
-                whole = f.read().decode("utf-8", "replace")
-                body, _, _ = whole.rpartition("\n")
-                return [], metrics.parse_lines(body.split("\n")), False
-            f.seek(size - _TAIL_BYTES)
-            tail = f.read().decode("utf-8", "replace")
+        f = open_regular(path)
     except FileNotFoundError:
         return [], [], False
+    with f:
+        size = os.fstat(f.fileno()).st_size
+        if size <= 4 * _TAIL_BYTES:
+            whole = f.read(4 * _TAIL_BYTES).decode("utf-8", "replace")
+            body, _, _ = whole.rpartition("\n")
+            return [], metrics.parse_lines(body.split("\n")), False
+        first = f.readline(_MAX_LINE_BYTES)
+        f.seek(size - _TAIL_BYTES)
+        tail = f.read(_TAIL_BYTES).decode("utf-8", "replace")
     # The tail's first line is cut at an arbitrary byte, its last may be half-written.
     lines = tail.split("\n")[1:-1]
     head = first.decode("utf-8", "replace")
@@ -99,16 +109,31 @@ def _head_and_tail(path: Path) -> tuple[list[metrics.Event], list[metrics.Event]
     )
 
 
+def read_config(run_dir: Path) -> dict[str, Any]:
+    """The run's `config.json` as a dict; empty when it is missing, damaged, or not a
+    plain file (an agent can leave a FIFO there, which a plain open waits on forever)."""
+    try:
+        record = json.loads(read_regular(run_dir / CONFIG_FILE, _MAX_CONFIG_BYTES))
+    except (OSError, ValueError, RecursionError):  # NotAPlainFile is a ValueError
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
 def load_run_dir(path: Path) -> RunInfo:
     """The run recorded in directory `path`."""
+    record = read_config(path)
+    problem: str | None = None
     try:
-        record: dict[str, Any] = json.loads((path / CONFIG_FILE).read_text())
-    except (OSError, ValueError):
-        record = {}
-    head, tail, skipped = _head_and_tail(path / METRICS_FILE)
+        head, tail, skipped = _head_and_tail(path / METRICS_FILE)
+    except (NotAPlainFile, OSError) as exc:
+        head, tail, skipped = [], [], False
+        problem = f"{METRICS_FILE} is {_reason(exc)}; it was not read"
     if skipped and not any(isinstance(e, metrics.EndEvent) for e in tail):
         # A long live (or dead) run: the best val_bpb needs every eval.
-        head, tail = [], metrics.read_events(path / METRICS_FILE)
+        try:
+            head, tail = [], metrics.read_events(path / METRICS_FILE)
+        except (NotAPlainFile, OSError) as exc:
+            problem = f"{METRICS_FILE} is {_reason(exc)}; only its first and last lines were read"
     events = head + tail
     start = next((e for e in events if isinstance(e, metrics.StartEvent)), None)
     end = next((e for e in reversed(events) if isinstance(e, metrics.EndEvent)), None)
@@ -138,8 +163,14 @@ def load_run_dir(path: Path) -> RunInfo:
         steps=end.steps if end else max(steps, default=0),
         final_val_bpb=end.final_val_bpb if end else (evals[-1].val_bpb if evals else None),
         best_val_bpb=end.best_val_bpb if end else best,
-        error=end.error if end else None,
+        error=end.error if end else problem,
     )
+
+
+def _reason(exc: OSError | NotAPlainFile) -> str:
+    if isinstance(exc, NotAPlainFile):
+        return exc.reason
+    return f"unreadable ({exc.strerror or exc})"
 
 
 def list_runs_in(root: Path) -> list[RunInfo]:
@@ -149,7 +180,11 @@ def list_runs_in(root: Path) -> list[RunInfo]:
     runs = [
         load_run_dir(p)
         for p in root.iterdir()
-        if p.is_dir() and not p.name.startswith(".") and (p / CONFIG_FILE).exists()
+        # Real folders only: a link could lead the listing anywhere on the machine.
+        if p.is_dir()
+        and not p.is_symlink()
+        and not p.name.startswith(".")
+        and (p / CONFIG_FILE).exists()
     ]
     return sorted(runs, key=lambda r: (r.created or r.started or 0.0, r.run_id))
 
@@ -207,6 +242,7 @@ class MetricsTail:
         self._reset()
 
     def _reset(self) -> None:
+        self.problem: str | None = None
         self._offset = 0
         self._partial = b""
         self._inode: int | None = None
@@ -225,16 +261,20 @@ class MetricsTail:
 
     def _read_new(self) -> bytes:
         try:
-            with self.path.open("rb") as f:
-                st = os.fstat(f.fileno())
-                if st.st_ino != self._inode or st.st_size < self._offset:
-                    # A new file under the same name, or truncated: start again.
-                    self._reset()
-                    self._inode = st.st_ino
-                f.seek(self._offset)
-                data = f.read()
+            f = open_regular(self.path)
         except FileNotFoundError:
             return b""
+        except (NotAPlainFile, OSError) as exc:
+            self.problem = f"{METRICS_FILE} is {_reason(exc)}; it is not read"
+            return b""
+        with f:
+            st = os.fstat(f.fileno())
+            if st.st_ino != self._inode or st.st_size < self._offset:
+                # A new file under the same name, or truncated: start again.
+                self._reset()
+                self._inode = st.st_ino
+            f.seek(self._offset)
+            data = f.read(_POLL_BYTES)
         self._offset += len(data)
         return data
 
@@ -258,6 +298,8 @@ class MetricsTail:
         """The run's progress including every complete line written so far."""
         data = self._partial + self._read_new()
         complete, _, self._partial = data.rpartition(b"\n")
+        if len(self._partial) > _MAX_LINE_BYTES:
+            self._partial = b""  # no event is this long: damage, not a line still being written
         if complete:
             for event in metrics.parse_lines(complete.decode("utf-8", "replace").split("\n")):
                 self._take(event)

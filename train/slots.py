@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import IO
 
 from missionctl.errors import UserError
+from missionctl.files import make_private_dir, open_private
+from missionctl.orgfile import MAX_RUN_SLOTS
 from missionctl.workspace import Workspace
 
 ENV_MAX_RUNS = "MISSIONCTL_MAX_RUNS"
@@ -30,8 +32,13 @@ def slot_limit(ws: Workspace | None) -> int | None:
     """How many runs may train at once: the env, else the org file, else None (no limit)."""
     text = os.environ.get(ENV_MAX_RUNS, "").strip()
     if text:
-        if not text.isdigit() or int(text) < 1:
-            raise UserError(f"{ENV_MAX_RUNS}={text!r} must be a whole number of at least 1")
+        # ASCII digits, few of them: str.isdigit takes "²", and int() refuses 5,000 digits.
+        if not (text.isascii() and text.isdigit() and len(text) <= 5) or not (
+            1 <= int(text) <= MAX_RUN_SLOTS
+        ):
+            raise UserError(
+                f"{ENV_MAX_RUNS}={text[:20]!r} must be a whole number from 1 to {MAX_RUN_SLOTS}"
+            )
         return int(text)
     if ws is not None and ws.org_file.is_file():
         return ws.load_org().max_concurrent_runs
@@ -64,7 +71,8 @@ class RunSlot:
 
 def _try_take(slots_dir: Path, limit: int) -> RunSlot | None:
     for index in range(limit):
-        handle = (slots_dir / f"slot-{index}.lock").open("ab")
+        fd = open_private(slots_dir / f"slot-{index}.lock", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        handle = os.fdopen(fd, "ab")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -88,7 +96,7 @@ def take_slot(
     if limit is None:
         return RunSlot(-1, None)
     slots_dir = runs_dir / SLOTS_DIR
-    slots_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(slots_dir)
     slot = _try_take(slots_dir, limit)
     if slot is not None:
         return slot

@@ -9,6 +9,7 @@ from missionctl import workspace
 from missionctl.cliargs import parser
 from missionctl.errors import UserError
 from missionctl.textable import format_table
+from missionctl.workspace import RUNTIME_DIR
 from missionctl.worktrees.tree import AgentWorktrees
 
 
@@ -39,7 +40,7 @@ def main(argv: list[str]) -> int:
             return 0
         print(
             format_table(
-                ["agent", "branch", "worktree", "ahead", "behind", "dirty", "diffstat"],
+                ["agent", "branch", "worktree", "ahead", "behind", "dirty", "diffstat", "warning"],
                 [
                     [
                         r.agent,
@@ -49,6 +50,7 @@ def main(argv: list[str]) -> int:
                         r.behind,
                         "yes" if r.dirty else "no",
                         f"{r.files_changed} files +{r.insertions} -{r.deletions}",
+                        f"touches {RUNTIME_DIR}/ (merge refuses)" if r.runtime_files else None,
                     ]
                     for r in rows
                 ],
@@ -67,6 +69,13 @@ def main(argv: list[str]) -> int:
         untracked = trees.untracked(args.agent)
         if untracked:
             print(f"untracked in {args.agent}'s worktree: {', '.join(untracked)}", file=sys.stderr)
+        planted = trees.runtime_files(args.agent)
+        if planted:
+            print(
+                f"warning: {args.agent}'s changes touch {RUNTIME_DIR}/ ({', '.join(planted)});"
+                " merge will refuse them",
+                file=sys.stderr,
+            )
     elif verb == "merge":
         commit = trees.merge(args.agent)
         print(f"merged {trees.branch(args.agent)} into {trees.org.base_branch} ({commit[:12]})")

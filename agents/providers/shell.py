@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from missionctl.agents.providers.base import LaunchContext, missionctl_argv
-from missionctl.agents.state import write_private
+from missionctl.files import write_private
 
 # PS0 runs after a command line is read, before it executes; PROMPT_COMMAND before
 # each prompt. Both run the same hook the coding agents call, in the background so
@@ -43,7 +43,7 @@ class Shell:
         return str(ctx.workspace.hooks_dir / f"shell-{ctx.agent.name}.bashrc")
 
     def prepare(self, ctx: LaunchContext) -> None:
-        ctx.workspace.hooks_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        ctx.workspace.private_dir("hooks")
         hook = shlex.join([*missionctl_argv(), "hook"])
         bin_dir = shlex.quote(str(Path(sys.executable).parent))
         rc = RC.format(agent=ctx.agent.name, hook=hook, bin_dir=bin_dir)

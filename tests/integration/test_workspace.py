@@ -29,7 +29,7 @@ def test_init_writes_the_org_and_ignores_runtime(repo: Path) -> None:
         assert must in program
     exclude = (repo / ".git/info/exclude").read_text()
     assert "/.missionctl/" in exclude.splitlines()
-    (repo / ".missionctl").mkdir()
+    assert (repo / ".missionctl").stat().st_mode & 0o777 == 0o700  # init makes it, private
     (repo / ".missionctl" / "junk").write_text("x")
     assert ".missionctl" not in git(repo, "status", "--porcelain")
 

@@ -42,7 +42,7 @@ def test_overrides_convert_each_type_and_split_out_the_seeds() -> None:
         ("norm=batch", "the valid values are: rms, layer"),
         ("rotary=maybe", "use true or false"),
         ("depth=2.5", "not a whole number"),
-        ("depth=0", "at least 1"),
+        ("depth=0", "from 1 to 256"),
         ("lr=fast", "not a number"),
         ("lr=-1", "out of range"),
         ("lr=nan", "out of range"),
