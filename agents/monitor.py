@@ -8,7 +8,6 @@ second from a worker thread. Nothing here imports textual.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from missionctl.agents.state import AgentState
 from missionctl.agents.tmux import PaneInfo
 from missionctl.mailbox import HUMAN, Mailbox
 from missionctl.proc import CommandError
-from missionctl.train.runs import MetricsTail, RunProgress
+from missionctl.train.runs import MetricsTail, RunProgress, read_config
 
 
 @dataclass(frozen=True)
@@ -107,7 +106,9 @@ class OrgMonitor:
         """Each agent's newest run directory, by the creation time its config records."""
         newest: dict[str, tuple[float, Path]] = {}
         try:
-            entries = [e for e in os.scandir(self.hub.ws.runs_dir) if e.is_dir()]
+            entries = [
+                e for e in os.scandir(self.hub.ws.runs_dir) if e.is_dir(follow_symlinks=False)
+            ]
         except FileNotFoundError:
             return {}
         for entry in entries:
@@ -206,10 +207,7 @@ class OrgMonitor:
 
 def _owner_of(run_dir: Path) -> tuple[str, float] | None:
     """(agent, creation time) from a run's config.json; None until it is written."""
-    try:
-        data = json.loads((run_dir / "config.json").read_text())
-    except (OSError, ValueError):
-        return None
+    data = read_config(run_dir)  # never a plain open: an agent can leave a FIFO there
     agent, created = data.get("agent"), data.get("created")
     if not isinstance(agent, str) or not isinstance(created, (int, float)):
         return None

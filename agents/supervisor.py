@@ -76,16 +76,16 @@ class Supervisor:
         # after a fresh look of its own (`_deliver`).
         self.reader = StateReader(hub.tmux, hub.states, self.providers, screen_ttl=1.0)
         # org.toml's submit_delay wins over the provider's own.
-        self.delays = {
-            a.name: hub.org.provider_settings(a.provider).submit_delay
-            or self.providers[a.name].submit_delay
-            for a in hub.org.agents
-        }
+        self.delays = {a.name: self._delay(a.name, a.provider) for a in hub.org.agents}
         self.last_state: dict[str, str] = {}
         self.log = log
         self._said: dict[str, str] = {}  # the last error or veto said per agent: say it once
         self.wake = threading.Event()
         self.started = time.time()
+
+    def _delay(self, agent: str, provider: str) -> float:
+        configured = self.hub.org.provider_settings(provider).submit_delay
+        return self.providers[agent].submit_delay if configured is None else configured  # "0s" too
 
     # -- mail for the human ----------------------------------------------------------
     def on_message(self, recipient: str, message: Message) -> None:
