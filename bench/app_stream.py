@@ -168,7 +168,7 @@ def harness_app(org: Any, source: Any) -> Any:
     """A bare 4x2 grid of pane mirrors fed by `source`, the first agent selected."""
     from textual.app import App, ComposeResult
 
-    from missionctl.agents.panes import PaneEvent, ScreenUpdate
+    from missionctl.agents.tmux.panes import PaneEvent, ScreenUpdate
     from missionctl.tui.widgets.pane_mirror import PaneMirror
 
     agents: tuple[str, ...] = org.agent_names
@@ -228,7 +228,7 @@ class PollingPaneSource:
 
     @property
     def state(self) -> Any:
-        from missionctl.agents.panes import HubState
+        from missionctl.agents.tmux.panes import HubState
 
         return HubState.CONNECTED if self._tasks else HubState.STOPPED
 
@@ -245,7 +245,7 @@ class PollingPaneSource:
             listener(event)
 
     async def start(self) -> None:
-        from missionctl.agents.panes import AgentsChanged, ConnectionChanged, HubState
+        from missionctl.agents.tmux.panes import AgentsChanged, ConnectionChanged, HubState
 
         process = await asyncio.create_subprocess_exec(
             "tmux", "-L", self.socket, "list-windows", "-t", "=hub",
@@ -259,7 +259,7 @@ class PollingPaneSource:
         self._emit(AgentsChanged(self._agents))
 
     async def _poll(self, agent: str, pane: str) -> None:
-        from missionctl.agents.panes import ScreenUpdate
+        from missionctl.agents.tmux.panes import ScreenUpdate
 
         loop = asyncio.get_running_loop()
         last: tuple[str, ...] = ()
@@ -320,8 +320,8 @@ def _install_probe(seen: dict[tuple[str, int], int]) -> None:
 
 def child_main(args: argparse.Namespace) -> None:
     """Run the app under test in this (pseudo-)terminal; write what it saw to `--out`."""
-    from missionctl.agents.org import Org
-    from missionctl.agents.panes import ScreenUpdate
+    from missionctl.agents.org.facade import Org
+    from missionctl.agents.tmux.panes import ScreenUpdate
     from missionctl.workspace import Workspace
 
     seen: dict[tuple[str, int], int] = {}
@@ -379,7 +379,7 @@ def org_toml(scenario_file: Path) -> str:
 def make_org(root: Path, scenario_file: Path) -> Any:
     """A committed workspace at `root` with the bench's org; its hub, not started yet."""
     from missionctl import proc
-    from missionctl.agents.hub import Hub
+    from missionctl.agents.org.hub import Hub
     from missionctl.workspace import Workspace
     from missionctl.workspace_cli import init
 

@@ -20,14 +20,23 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "app": ("missionctl.tui.cli:main", "open the live grid of agents (the default command)"),
     "demo": ("missionctl.tui.cli:demo", "make and start the offline demo org, and watch it"),
     "init": ("missionctl.workspace_cli:main", "make a git repository a missionctl workspace"),
-    "up": ("missionctl.agents.cli:up", "start the org: tmux hub, supervisor, every agent"),
-    "status": ("missionctl.agents.cli:status", "show each agent: state, pid, branch, GPU, uptime"),
-    "pause": ("missionctl.agents.cli:pause", "freeze an agent and everything it started"),
-    "resume": ("missionctl.agents.cli:resume", "thaw a paused agent"),
-    "kill": ("missionctl.agents.cli:kill", "end an agent and everything it started"),
-    "restart": ("missionctl.agents.cli:restart", "restart an agent in its window and worktree"),
-    "attach": ("missionctl.agents.cli:attach", "take over an agent's terminal (C-] comes back)"),
-    "down": ("missionctl.agents.cli:down", "stop every agent and the hub"),
+    "up": ("missionctl.agents.cli.commands:up", "start the org: tmux hub, supervisor, every agent"),
+    "status": (
+        "missionctl.agents.cli.commands:status",
+        "show each agent: state, pid, branch, GPU, uptime",
+    ),
+    "pause": ("missionctl.agents.cli.commands:pause", "freeze an agent and everything it started"),
+    "resume": ("missionctl.agents.cli.commands:resume", "thaw a paused agent"),
+    "kill": ("missionctl.agents.cli.commands:kill", "end an agent and everything it started"),
+    "restart": (
+        "missionctl.agents.cli.commands:restart",
+        "restart an agent in its window and worktree",
+    ),
+    "attach": (
+        "missionctl.agents.cli.commands:attach",
+        "take over an agent's terminal (C-] comes back)",
+    ),
+    "down": ("missionctl.agents.cli.commands:down", "stop every agent and the hub"),
     "worktrees": (
         "missionctl.worktrees.cli:main",
         "list, create, diff, merge and clean the agents' git worktrees",
@@ -35,9 +44,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "mail": ("missionctl.mailbox.cli:main", "send, list and read mail between agents and people"),
     "train": ("missionctl.train.cli:main", "train the GPT and record the run (see --help)"),
     "runs": ("missionctl.train.runs_cli:main", "list and show training runs"),
-    "standup": ("missionctl.agents.cli:standup", "ask every agent for a standup now"),
-    "hook": ("missionctl.agents.hook_cli:main", "record an agent's hook event (agents call this)"),
-    "supervise": ("missionctl.agents.supervisor:main", "run the org's supervisor (window 0)"),
+    "standup": ("missionctl.agents.cli.commands:standup", "ask every agent for a standup now"),
+    "hook": ("missionctl.agents.cli.hook:main", "record an agent's hook event (agents call this)"),
+    "supervise": (
+        "missionctl.agents.supervision.supervisor:main",
+        "run the org's supervisor (window 0)",
+    ),
 }
 
 # Commands that run when `missionctl` is called with no arguments, if registered.

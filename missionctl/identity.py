@@ -2,7 +2,7 @@
 
 Agents choose their own environment, so `MISSIONCTL_AGENT` is only a claim.
 What an agent cannot choose is its place in the process tree: tmux starts each
-agent window's wrapper (`python -m missionctl.agents.wrapper NAME`, with the
+agent window's wrapper (`python -m missionctl.agents.process.wrapper NAME`, with the
 workspace in its environment), and the wrapper is a child subreaper, so every
 process an agent starts stays below it. The outermost wrapper above a process
 names its agent (an agent can start a look-alike wrapper, but only below its own).
@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from missionctl.names import ENV_WORKSPACE, NAME_RE
 
-WRAPPER_MODULE = "missionctl.agents.wrapper"
+WRAPPER_MODULE = "missionctl.agents.process.wrapper"
 
 
 class Caller(NamedTuple):

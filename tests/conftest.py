@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from missionctl.agents.hub import Hub
+from missionctl.agents.org.hub import Hub
 from missionctl.workspace import Workspace
 from tests.helpers import git, run_cli, write_org
 

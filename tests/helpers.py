@@ -17,6 +17,10 @@ import psutil
 
 from missionctl import cli
 
+# Saved screens, stand-in programs and other files the tests use.
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SCREENS = FIXTURES / "screens"
+
 
 def git(cwd: Path, *args: str) -> str:
     return subprocess.run(

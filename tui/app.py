@@ -17,7 +17,7 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
-from missionctl.agents.panes import PaneEvent, PaneSource
+from missionctl.agents.tmux.panes import PaneEvent, PaneSource
 from missionctl.errors import UserError
 from missionctl.mailbox import Message
 from missionctl.tui.backend import OrgBackend

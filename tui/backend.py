@@ -1,6 +1,6 @@
 """The seam between the app and the org: what the app needs, as a Protocol.
 
-The real one is `missionctl.agents.org.Org`; the app's tests use a fake.
+The real one is `missionctl.agents.org.facade.Org`; the app's tests use a fake.
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from missionctl.agents.monitor import OrgSnapshot
-from missionctl.agents.panes import PaneSource
+from missionctl.agents.org.monitor import OrgSnapshot
+from missionctl.agents.tmux.panes import PaneSource
 from missionctl.mailbox import Message
 
 

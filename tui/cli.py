@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from missionctl import workspace
-from missionctl.agents.org import Org
+from missionctl.agents.org.facade import Org
 from missionctl.cliargs import parser
 from missionctl.errors import UserError
 
@@ -84,7 +84,7 @@ def demo(argv: list[str]) -> int:
     ap.add_argument("--preset", default="cpu-smoke", help="training preset (default cpu-smoke)")
     ap.add_argument("--seeds", default="1,2,3", help="seeds on both arms (default 1,2,3)")
     args = ap.parse_args(argv)
-    from missionctl.agents import demo as demo_org
+    from missionctl.agents.demo import workspace as demo_org
 
     if not args.no_app and not sys.stdout.isatty():
         raise UserError("the app needs a terminal; use `missionctl demo --no-app` without one")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from missionctl.agents.monitor import OrgSnapshot
+from missionctl.agents.org.monitor import OrgSnapshot
 from missionctl.mailbox import Message as Mail
 
 

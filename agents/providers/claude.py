@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from missionctl.agents.providers.base import LaunchContext, hook_command, require_binary
-from missionctl.agents.state import CLAUDE_HOOKED
+from missionctl.agents.state.store import CLAUDE_HOOKED
 
 # Hook events that carry a tool name and so take a matcher.
 _TOOL_EVENTS = {"PreToolUse", "PostToolUse", "PermissionRequest"}

@@ -25,7 +25,7 @@ class Scripted:
     def command(self, ctx: LaunchContext) -> list[str]:
         if ctx.settings.command:
             return list(ctx.settings.command)
-        return [sys.executable, "-m", "missionctl.agents.scripted", ctx.agent.name]
+        return [sys.executable, "-m", "missionctl.agents.demo.scripted", ctx.agent.name]
 
     def env(self, ctx: LaunchContext) -> dict[str, str]:
         return dict(ctx.settings.env)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from missionctl.agents.demo import verdict
+from missionctl.agents.demo.workspace import verdict
 from missionctl.mailbox import Mailbox
 from missionctl.train.runs import list_runs
 from missionctl.workspace import Workspace

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from missionctl.agents import delivery
-from missionctl.agents.hub import Hub
+from missionctl.agents.org.hub import Hub
+from missionctl.agents.supervision import notices as delivery
 from missionctl.mailbox import Mailbox
 from tests.fakes.messages_api import FakeMessagesAPI, api_key, tool_results, user_texts
 from tests.fakes.model_server import Request, RunShell, Say

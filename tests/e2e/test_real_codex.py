@@ -16,8 +16,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from missionctl.agents import delivery
-from missionctl.agents.hub import Hub
+from missionctl.agents.org.hub import Hub
+from missionctl.agents.supervision import notices as delivery
 from missionctl.mailbox import Mailbox
 from tests.fakes.model_server import Request, RunShell, Say
 from tests.fakes.responses_api import FakeResponsesAPI, function_outputs, user_texts

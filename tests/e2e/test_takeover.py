@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from missionctl.agents.hub import Hub
+from missionctl.agents.org.hub import Hub
 from tests.helpers import shell_agents, wait_for
 
 FOOTER = "Take over"  # the grid's footer: the app is on screen

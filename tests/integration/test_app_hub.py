@@ -9,9 +9,9 @@ from pathlib import Path
 import psutil
 from textual.pilot import Pilot
 
-from missionctl.agents import proctree
-from missionctl.agents.hub import Hub
-from missionctl.agents.org import Org
+from missionctl.agents.org.facade import Org
+from missionctl.agents.org.hub import Hub
+from missionctl.agents.process import tree as proctree
 from missionctl.tui.app import MissionControlApp
 from tests.helpers import shell_agents
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from missionctl.agents.monitor import AgentView, OrgSnapshot, Usage
-from missionctl.agents.panes import PaneSource
-from missionctl.agents.state import AgentState
+from missionctl.agents.org.monitor import AgentView, OrgSnapshot, Usage
+from missionctl.agents.state.store import AgentState
+from missionctl.agents.tmux.panes import PaneSource
 from missionctl.mailbox import Message
 from missionctl.train.runs import RunProgress
 from tests.tui.fakes import FakePaneSource

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from missionctl.agents.panes import (
+from missionctl.agents.tmux.panes import (
     AgentsChanged,
     ConnectionChanged,
     HubState,

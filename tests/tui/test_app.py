@@ -10,7 +10,7 @@ from textual.message import Message as TextualMessage
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
-from missionctl.agents.panes import ConnectionChanged, HubState, ScreenUpdate
+from missionctl.agents.tmux.panes import ConnectionChanged, HubState, ScreenUpdate
 from missionctl.tui.app import KEEP_RUNNING, MissionControlApp
 from missionctl.tui.messages import ActionDone
 from missionctl.tui.widgets.mail_feed import MailFeed

@@ -11,7 +11,7 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.strip import Strip
 
-from missionctl.agents.panes import PaneEvent, ScreenUpdate
+from missionctl.agents.tmux.panes import PaneEvent, ScreenUpdate
 from missionctl.tui.widgets.pane_mirror import PaneMirror
 from tests.tui.fakes import FakePaneSource
 

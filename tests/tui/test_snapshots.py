@@ -6,16 +6,15 @@ and look at the report before committing.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
 
-from missionctl.agents.panes import ScreenUpdate
+from missionctl.agents.tmux.panes import ScreenUpdate
 from missionctl.tui.app import MissionControlApp
+from tests.helpers import SCREENS
 from tests.tui.fake_org import NAMES, FakeOrg, mail
 
-SCREENS = Path(__file__).resolve().parents[1] / "fixtures" / "screens"
 FIXTURES = ["claude-working", "claude-idle", "claude-permission", "shell-busy",
             "codex-working", "codex-idle", "codex-approval", "shell-idle"]  # fmt: skip
 

@@ -12,8 +12,8 @@ from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from missionctl.agents.monitor import OrgSnapshot
-from missionctl.agents.panes import ConnectionChanged, HubState, PaneEvent, ScreenUpdate
+from missionctl.agents.org.monitor import OrgSnapshot
+from missionctl.agents.tmux.panes import ConnectionChanged, HubState, PaneEvent, ScreenUpdate
 from missionctl.tui import layout
 from missionctl.tui.messages import SnapshotReady
 from missionctl.tui.widgets.agent_cell import AgentCell

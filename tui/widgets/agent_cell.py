@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from missionctl.agents.monitor import AgentView
+from missionctl.agents.org.monitor import AgentView
 from missionctl.tui.widgets.metrics_strip import MetricsStrip
 from missionctl.tui.widgets.pane_mirror import PaneMirror
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from missionctl.agents.monitor import AgentView
+from missionctl.agents.org.monitor import AgentView
 from missionctl.train.runs import RunProgress
 
 _BLOCKS = "▁▂▃▄▅▆▇█"

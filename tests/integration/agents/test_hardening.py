@@ -21,7 +21,7 @@ from pathlib import Path
 import libtmux
 import pytest
 
-from missionctl.agents.hub import Hub
+from missionctl.agents.org.hub import Hub
 from missionctl.mailbox import Mailbox
 from tests.helpers import run_missionctl, shell_agents, wait_for
 
@@ -212,7 +212,11 @@ def test_a_killed_tmux_server_leaves_nothing_behind(hub_factory: HubFactory) -> 
     hub.up()
 
     def wrappers() -> list[str]:
-        found = [p for p in processes_of(hub.ws.root) if "missionctl.agents.wrapper" in p.cmdline()]
+        found = [
+            p
+            for p in processes_of(hub.ws.root)
+            if "missionctl.agents.process.wrapper" in p.cmdline()
+        ]
         return sorted(p.cmdline()[-1] for p in found)
 
     wait_for(lambda: len(wrappers()) >= 4, message="the agents started again")

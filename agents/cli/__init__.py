@@ -1,0 +1,1 @@
+"""missionctl.agents.cli: up, down, status, pause, kill, restart, attach, hook."""

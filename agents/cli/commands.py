@@ -1,0 +1,176 @@
+"""`missionctl up|down|status|pause|resume|kill|restart|attach`: the org from the shell."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+from missionctl.agents.org.hub import Hub
+from missionctl.agents.process import tree as proctree
+from missionctl.cliargs import parser
+from missionctl.errors import UserError
+from missionctl.textable import count, format_table
+
+
+def _uptime(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+def up(argv: list[str]) -> int:
+    parser("up", "Start the org: the tmux hub, the supervisor and every agent.").parse_args(argv)
+    hub = Hub.find()
+    for name, what in hub.up():
+        print(f"{name}: {what}")
+    print(f"the org runs in tmux -L {hub.ws.socket_name}")
+    print("`missionctl` shows it; `missionctl down` stops it")
+    return 0
+
+
+def down(argv: list[str]) -> int:
+    ap = parser("down", "Stop every agent, the supervisor and the hub's tmux server.")
+    ap.add_argument("--grace", type=float, default=5.0, help="seconds between TERM and KILL")
+    args = ap.parse_args(argv)
+    hub = Hub.find()
+    if not hub.tmux.server_running() and not hub.leftovers():
+        print("the org is not running")
+        return 0
+    stopped = hub.down(grace=args.grace)
+    print(f"stopped {', '.join(stopped) if stopped else 'nothing'}; the hub is down")
+    return 0
+
+
+def status(argv: list[str]) -> int:
+    ap = parser("status", "Show each agent: state, provider, pid, branch, GPU, uptime.")
+    ap.add_argument("--json", action="store_true", help="print JSON")
+    args = ap.parse_args(argv)
+    hub = Hub.find()
+    running = hub.is_up()
+    rows = hub.statuses()
+    supervisor = hub.supervisor_state()
+    left = sorted(proctree.hub_process_name(p) for p in hub.leftovers())
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "org": hub.org.name,
+                    "structure": hub.org.structure,
+                    "running": running,
+                    "workspace": str(hub.ws.root),
+                    "supervisor": {"state": supervisor.name, "detail": supervisor.detail},
+                    "left_running": left,
+                    "agents": [
+                        {
+                            "name": r.name,
+                            "role": r.role,
+                            "provider": r.provider,
+                            "state": r.state.name,
+                            "detail": r.state.detail,
+                            "exit_code": r.state.exit_code,
+                            "pid": r.pid,
+                            "branch": r.branch,
+                            "gpu": r.gpu,
+                            "uptime_s": r.uptime_s,
+                        }
+                        for r in rows
+                    ],
+                },
+                indent=2,
+            )
+        )
+        return 0
+    where = "running" if running else "not running (`missionctl up` starts it)"
+    print(f"org {hub.org.name} ({hub.org.structure}, {len(rows)} agents) at {hub.ws.root}: {where}")
+    if supervisor.is_exited:
+        print(f"the supervisor has died ({supervisor.name}): {supervisor.detail}")
+    if left:
+        print(
+            f"left running by a hub that died: {', '.join(left)};"
+            " `missionctl down` ends them (`missionctl up` does too, before it starts)"
+        )
+    print(
+        format_table(
+            ["agent", "state", "role", "provider", "pid", "branch", "gpu", "uptime", "why"],
+            [
+                [r.name, r.state.name, r.role, r.provider, r.pid, r.branch, r.gpu,
+                 _uptime(r.uptime_s), r.state.detail or None]
+                for r in rows
+            ],
+        )
+    )  # fmt: skip
+    return 0
+
+
+def _one_agent(command: str, description: str, argv: list[str]) -> tuple[Hub, str]:
+    ap = parser(command, description)
+    ap.add_argument("agent", metavar="AGENT")
+    args = ap.parse_args(argv)
+    return Hub.find(), args.agent
+
+
+def pause(argv: list[str]) -> int:
+    hub, agent = _one_agent("pause", "Freeze every process of an agent.", argv)
+    pids = hub.pause(agent)
+    print(f"{agent}: paused ({count(len(pids), 'process')} stopped)")
+    return 0
+
+
+def resume(argv: list[str]) -> int:
+    hub, agent = _one_agent("resume", "Thaw a paused agent.", argv)
+    hub.resume(agent)
+    print(f"{agent}: resumed")
+    return 0
+
+
+def kill(argv: list[str]) -> int:
+    hub, agent = _one_agent("kill", "End an agent and everything it started.", argv)
+    pids = hub.kill(agent)
+    print(f"{agent}: killed ({count(len(pids), 'process')}); its last screen stays in its window")
+    return 0
+
+
+def restart(argv: list[str]) -> int:
+    hub, agent = _one_agent("restart", "Restart an agent in its window and worktree.", argv)
+    hub.restart(agent)
+    print(f"{agent}: restarted")
+    return 0
+
+
+def attach(argv: list[str]) -> int:
+    hub, agent = _one_agent("attach", "Take over an agent's terminal (C-] comes back).", argv)
+    if not sys.stdin.isatty():
+        raise UserError("attach needs a terminal; run it from an interactive shell")
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+
+    def hung_up(_signum: int, _frame: object) -> None:
+        raise SystemExit(129)  # the terminal closed: still give the window back
+
+    signal.signal(signal.SIGHUP, hung_up)
+    old_size = hub.begin_takeover(agent)
+    try:
+        # Interactive and as long as the user likes: no timeout on purpose.
+        subprocess.run(hub.takeover_argv(agent), env=env, check=False)
+    finally:
+        hub.end_takeover(agent, old_size)
+    return 0
+
+
+def standup(argv: list[str]) -> int:
+    parser("standup", "Ask every agent for a standup now (replies go to the human).").parse_args(
+        argv
+    )
+    from missionctl.agents.supervision.supervisor import call_standup
+
+    hub = Hub.find()
+    sent = call_standup(hub.ws)
+    print(f"asked {len(sent)} agents for a standup; replies arrive in `missionctl mail inbox`")
+    return 0

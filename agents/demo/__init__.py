@@ -1,0 +1,1 @@
+"""missionctl.agents.demo: the offline demo workspace and its scripted agents."""

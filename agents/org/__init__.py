@@ -1,0 +1,1 @@
+"""missionctl.agents.org: the running org: its hub, the app's monitor and facade."""

@@ -1,0 +1,96 @@
+"""The running org as the app drives it: snapshots, control verbs, mail, takeover.
+
+One object over the hub, the mailbox and the monitor, so the app has one seam
+(`missionctl.tui.backend.OrgBackend`) and its tests one fake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from missionctl.agents.org.hub import Hub
+from missionctl.agents.org.monitor import OrgMonitor, OrgSnapshot
+from missionctl.agents.supervision.supervisor import call_standup
+from missionctl.agents.tmux.client import ControlClient
+from missionctl.agents.tmux.panes import PaneSource
+from missionctl.mailbox import HUMAN, Mailbox, MailWatcher, Message
+from missionctl.workspace import Workspace
+
+
+class Org:
+    """A workspace's org, for the app."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.hub = Hub(ws)
+        self.ws = ws
+        self.mailbox = Mailbox.for_workspace(ws)
+        self.monitor = OrgMonitor(self.hub, self.mailbox)
+
+    @property
+    def name(self) -> str:
+        return self.hub.org.name
+
+    @property
+    def agent_names(self) -> tuple[str, ...]:
+        return self.hub.org.names
+
+    def pane_source(self) -> PaneSource:
+        return ControlClient(self.ws.socket_name)
+
+    def snapshot(self) -> OrgSnapshot:
+        return self.monitor.poll()
+
+    def is_up(self) -> bool:
+        return self.hub.is_up()
+
+    def up(self) -> list[tuple[str, str]]:
+        return self.hub.up()
+
+    def down(self) -> list[str]:
+        return self.hub.down()
+
+    def toggle_pause(self, agent: str) -> str:
+        """Pause a running agent or resume a paused one; say which."""
+        if self.hub.states.paused_since(agent) is not None:
+            self.hub.resume(agent)
+            return "resumed"
+        self.hub.pause(agent)
+        return "paused"
+
+    def kill(self, agent: str) -> None:
+        self.hub.kill(agent)
+
+    def restart(self, agent: str) -> None:
+        self.hub.restart(agent)
+
+    def send_mail(self, to: str, subject: str, body: str, kind: str = "note") -> list[Message]:
+        return self.mailbox.send(HUMAN, to, body, kind=kind, subject=subject)
+
+    def standup(self) -> int:
+        return len(call_standup(self.ws))
+
+    def recent_mail(self, limit: int = 50) -> list[Message]:
+        """The newest messages of the whole org, one per broadcast, oldest first."""
+        seen: dict[str, Message] = {}
+        for envelope in self.mailbox.all_envelopes():
+            seen.setdefault(envelope.message.id, envelope.message)
+        return sorted(seen.values(), key=lambda m: m.id)[-limit:]
+
+    def watch_mail(self, on_message: Callable[[str, Message], None]) -> Callable[[], None]:
+        """Follow every mailbox of the org; returns the function that stops following."""
+        watcher = MailWatcher(self.mailbox, on_message)
+        watcher.start()
+        return watcher.stop
+
+    def begin_takeover(self, agent: str) -> tuple[int, int]:
+        return self.hub.begin_takeover(agent)
+
+    def takeover_argv(self, agent: str) -> list[str]:
+        return self.hub.takeover_argv(agent)
+
+    def end_takeover(self, agent: str, size: tuple[int, int] | None) -> None:
+        self.hub.end_takeover(agent, size)
+
+    def resize_argv(self, agent: str, width: int, height: int) -> tuple[str, ...]:
+        """The tmux command that sizes an agent's window (sent over the control client)."""
+        return ("resize-window", "-t", f"=hub:{agent}", "-x", str(width), "-y", str(height))

@@ -1,0 +1,214 @@
+"""What the app shows beside each terminal: state, the current run, machine use, mail.
+
+`OrgMonitor.poll()` builds an `OrgSnapshot` from files and a few cheap calls
+(one `tmux list-panes`, the state files, the tail of each agent's newest metrics
+file, a listdir per mailbox, psutil or NVML); the app calls it about once a
+second from a worker thread. Nothing here imports textual.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from missionctl.agents.org.hub import Hub
+from missionctl.agents.state.store import AgentState
+from missionctl.agents.tmux.server import PaneInfo
+from missionctl.mailbox import HUMAN, Mailbox
+from missionctl.proc import CommandError
+from missionctl.train.runs import MetricsTail, RunProgress, read_config
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Machine use by one agent: its GPU when it has one (NVML), else its process tree."""
+
+    cpu_percent: float | None = None
+    mem_bytes: int | None = None
+    gpu_util: float | None = None
+    gpu_mem_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class AgentView:
+    """One agent at a glance."""
+
+    name: str
+    role: str
+    provider: str
+    gpu: int | None
+    state: AgentState
+    window_id: str | None = None
+    run: RunProgress | None = None
+    unread: int = 0
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(frozen=True)
+class OrgSnapshot:
+    """The whole org at one moment."""
+
+    org: str
+    structure: str
+    running: bool
+    agents: tuple[AgentView, ...]
+    human_unread: int = 0
+    taken_at: float = 0.0
+
+    def agent(self, name: str) -> AgentView | None:
+        return next((a for a in self.agents if a.name == name), None)
+
+
+class _Nvml:
+    """GPU utilisation and memory per index, when NVML and a GPU are there."""
+
+    def __init__(self) -> None:
+        self.ok = False
+        try:
+            import pynvml
+
+            pynvml.nvmlInit()
+            self._nvml: Any = pynvml
+            self.ok = True
+        except Exception:  # no library, no driver, no GPU: the CPU view is used instead
+            self._nvml = None
+
+    def read(self, index: int) -> tuple[float, int] | None:
+        if not self.ok:
+            return None
+        try:
+            handle = self._nvml.nvmlDeviceGetHandleByIndex(index)
+            util = self._nvml.nvmlDeviceGetUtilizationRates(handle)
+            mem = self._nvml.nvmlDeviceGetMemoryInfo(handle)
+            return float(util.gpu), int(mem.used)
+        except Exception:
+            return None
+
+
+class OrgMonitor:
+    """Builds snapshots of one workspace's org, keeping per-agent readers between polls."""
+
+    def __init__(self, hub: Hub, mailbox: Mailbox | None = None) -> None:
+        self.hub = hub
+        self.box = mailbox or Mailbox.for_workspace(hub.ws)
+        self._tails: dict[str, MetricsTail] = {}
+        self._run_owner: dict[str, tuple[str, float]] = {}  # run dir -> (agent, created)
+        self._nvml: _Nvml | None = None
+        self._reader = hub.reader()
+
+    # -- runs ------------------------------------------------------------------------------
+    def _latest_runs(self) -> dict[str, Path]:
+        """Each agent's newest run directory, by the creation time its config records."""
+        newest: dict[str, tuple[float, Path]] = {}
+        try:
+            entries = [
+                e for e in os.scandir(self.hub.ws.runs_dir) if e.is_dir(follow_symlinks=False)
+            ]
+        except FileNotFoundError:
+            return {}
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.name not in self._run_owner:
+                owner = _owner_of(Path(entry.path))
+                if owner is None:
+                    continue  # being created: read it on a later poll
+                self._run_owner[entry.name] = owner
+            agent, created = self._run_owner[entry.name]
+            if agent not in newest or created > newest[agent][0]:
+                newest[agent] = (created, Path(entry.path))
+        return {agent: path for agent, (_, path) in newest.items()}
+
+    def _run(self, agent: str, path: Path | None) -> RunProgress | None:
+        if path is None:
+            return None
+        tail = self._tails.get(agent)
+        if tail is None or tail.path.parent != path:
+            tail = self._tails[agent] = MetricsTail(path / "metrics.jsonl")
+        return tail.poll()
+
+    # -- machine use ------------------------------------------------------------------------
+    def _usage(
+        self, gpu: int | None, pane: PaneInfo | None, children: dict[int, list[psutil.Process]]
+    ) -> Usage:
+        if gpu is not None:
+            if self._nvml is None:
+                self._nvml = _Nvml()
+            reading = self._nvml.read(gpu)
+            if reading is not None:
+                return Usage(gpu_util=reading[0], gpu_mem_bytes=reading[1])
+        if pane is None or pane.dead:
+            return Usage()
+        cpu, mem = 0.0, 0
+        todo = [pane.pid]
+        while todo:
+            for proc in children.get(todo.pop(), []):
+                todo.append(proc.pid)
+                try:
+                    cpu += proc.cpu_percent(None)  # since this object's last call
+                    mem += proc.memory_info().rss
+                except psutil.NoSuchProcess:
+                    continue
+        return Usage(cpu_percent=cpu, mem_bytes=mem)
+
+    def _panes(self) -> dict[str, PaneInfo]:
+        """The hub's panes by window name; empty when the hub is not running (one tmux call)."""
+        if not self.hub.tmux.socket_path().exists():
+            return {}
+        try:
+            return {p.window: p for p in self.hub.tmux.panes()}
+        except CommandError:
+            return {}
+
+    # -- the snapshot -----------------------------------------------------------------------
+    def poll(self, now: float | None = None) -> OrgSnapshot:
+        now = time.time() if now is None else now
+        hub = self.hub
+        panes = self._panes()
+        running = bool(panes)
+        runs = self._latest_runs()
+        # One walk of the process table per poll (not one per agent): psutil keeps
+        # the Process objects between calls, so cpu_percent measures since last poll.
+        children: dict[int, list[psutil.Process]] = {}
+        for proc in psutil.process_iter(["ppid"]):
+            children.setdefault(proc.info["ppid"], []).append(proc)
+        states = self._reader.read(hub.org.names, panes, running, now)
+        views = []
+        for spec in hub.org.agents:
+            pane = panes.get(spec.name)
+            state = states[spec.name]
+            views.append(
+                AgentView(
+                    name=spec.name,
+                    role=spec.role,
+                    provider=spec.provider,
+                    gpu=spec.gpu,
+                    state=state,
+                    window_id=pane.window_id if pane else None,
+                    run=self._run(spec.name, runs.get(spec.name)),
+                    unread=self.box.unread_count(spec.name),
+                    usage=self._usage(spec.gpu, pane, children),
+                )
+            )
+        return OrgSnapshot(
+            org=hub.org.name,
+            structure=hub.org.structure,
+            running=running,
+            agents=tuple(views),
+            human_unread=self.box.unread_count(HUMAN),
+            taken_at=now,
+        )
+
+
+def _owner_of(run_dir: Path) -> tuple[str, float] | None:
+    """(agent, creation time) from a run's config.json; None until it is written."""
+    data = read_config(run_dir)  # never a plain open: an agent can leave a FIFO there
+    agent, created = data.get("agent"), data.get("created")
+    if not isinstance(agent, str) or not isinstance(created, (int, float)):
+        return None
+    return agent, float(created)

@@ -1,0 +1,1 @@
+"""missionctl.agents.process: the agent window's wrapper and its process tree."""

@@ -1,0 +1,1 @@
+"""missionctl.agents.state: hook records, what screens say, the one state reader."""

@@ -1,0 +1,1 @@
+"""missionctl.agents.supervision: the supervisor (window 0): mail notices, standups."""

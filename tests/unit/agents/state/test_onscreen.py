@@ -1,0 +1,81 @@
+"""Fallback state from saved screens of Claude Code, Codex and a shell."""
+
+from __future__ import annotations
+
+import pytest
+
+from missionctl.agents.state.onscreen import guess_state, prompt_ready, read_screen
+from tests.helpers import SCREENS
+
+
+@pytest.mark.parametrize(
+    ("provider", "fixture", "state"),
+    [
+        ("claude", "claude-working", "working"),
+        ("claude", "claude-idle", "idle"),
+        ("claude", "claude-permission", "needs-you"),
+        ("claude", "claude-trust", "needs-you"),
+        ("codex", "codex-working", "working"),
+        ("codex", "codex-idle", "idle"),
+        ("codex", "codex-approval", "needs-you"),
+        ("shell", "shell-idle", "idle"),
+        ("shell", "shell-busy", "working"),
+        ("claude", "blank", "unknown"),
+        ("codex", "shell-busy", "unknown"),  # not a Codex screen: no guess
+        # Captured from the real CLIs (Codex 0.171, Claude Code 2.1.197), 120x40.
+        ("codex", "codex-0.171-approval", "needs-you"),
+        ("codex", "codex-0.171-trust", "needs-you"),
+        ("codex", "codex-0.171-hooks-review", "needs-you"),
+        ("codex", "codex-0.171-working", "working"),
+        # Mid-stream: the empty prompt, no "Working" line. It must never read idle.
+        ("codex", "codex-0.171-streaming", "working"),
+        ("codex", "codex-0.171-idle", "idle"),
+        ("codex", "codex-0.171-interrupted", "idle"),
+        ("claude", "claude-2.1-trust", "needs-you"),
+        ("claude", "claude-2.1-api-key", "needs-you"),
+        ("claude", "claude-2.1-permission", "needs-you"),
+        ("claude", "claude-2.1-working", "working"),
+        ("claude", "claude-2.1-idle", "idle"),
+    ],
+)
+def test_guess_from_saved_screen(provider: str, fixture: str, state: str) -> None:
+    screen = (SCREENS / f"{fixture}.txt").read_text()
+    assert guess_state(provider, screen) == state
+
+
+def test_an_unknown_provider_is_never_guessed() -> None:
+    assert guess_state("openai", (SCREENS / "claude-idle.txt").read_text()) == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("fixture", "reason"),
+    [
+        ("codex-0.171-approval", "approval question"),
+        ("codex-0.171-trust", "trust dialog"),
+        ("claude-2.1-trust", "trust dialog"),
+        ("claude-2.1-api-key", "login"),
+        ("claude-2.1-permission", "approval question"),
+        ("codex-0.171-hooks-review", "menu"),
+    ],
+)
+def test_a_question_says_what_it_is(fixture: str, reason: str) -> None:
+    provider = fixture.split("-")[0]
+    reading = read_screen(provider, (SCREENS / f"{fixture}.txt").read_text())
+    assert reading.state == "needs-you" and reason in reading.reason
+
+
+@pytest.mark.parametrize(
+    ("provider", "fixture", "ready"),
+    [
+        ("codex", "codex-0.171-idle", True),
+        ("codex", "codex-0.171-streaming", False),
+        ("codex", "codex-0.171-approval", False),
+        ("claude", "claude-2.1-idle", True),
+        ("claude", "claude-2.1-working", False),
+        ("claude", "claude-2.1-trust", False),
+    ],
+)
+def test_prompt_ready_only_at_an_empty_waiting_prompt(
+    provider: str, fixture: str, ready: bool
+) -> None:
+    assert prompt_ready(provider, (SCREENS / f"{fixture}.txt").read_text()) is ready
