@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from missionctl.agents.state.onscreen import ScreenReader
 from missionctl.errors import UserError
 from missionctl.orgfile import AgentSpec, OrgSpec, ProviderSettings
 from missionctl.workspace import Workspace
@@ -75,8 +76,8 @@ def require_binary(name: str, package: str) -> str:
     return path
 
 
-class Provider(Protocol):
-    """Starts one kind of agent in its worktree."""
+class Provider(ScreenReader, Protocol):
+    """Starts one kind of agent in its worktree, and reads its screen."""
 
     name: str
     # Seconds between pasting a mail notice and pressing Enter: TUIs that treat a

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from missionctl.agents.providers.base import LaunchContext, hook_command, require_binary
+from missionctl.agents.state.onscreen import FullScreenTUI
 from missionctl.agents.state.store import CLAUDE_HOOKED
 
 # Hook events that carry a tool name and so take a matcher.
@@ -69,7 +70,9 @@ def _write_private(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-class Claude:
+class Claude(FullScreenTUI):
+    # Its prompt box: `│ > text`, or `> ` / `❯ ` alone.
+    prompt_pattern = re.compile(r"^\s*[│|]?\s*[>❯]\s?(\S.*)?$")
     name = "claude"
     submit_delay = 0.3
     notice_channel = "type"

@@ -40,6 +40,7 @@ from missionctl.agents.providers.base import (
     missionctl_argv,
     require_binary,
 )
+from missionctl.agents.state.onscreen import FullScreenTUI
 from missionctl.errors import UserError
 
 # The first version measured with lifecycle hooks, hook trust and --no-daemon.
@@ -126,7 +127,13 @@ def user_codex_home(ctx: LaunchContext) -> Path:
     return Path.home() / ".codex"
 
 
-class Codex:
+class Codex(FullScreenTUI):
+    # Its input line: `› Ask Codex to do anything`, or `▌` in older versions.
+    prompt_pattern = re.compile(r"^\s*[▌›>]\s?(\S.*)?$")
+    # 0.171 ends every turn with one of these under the answer; mid-stream it shows
+    # its empty prompt and no "Working" line, so their absence is the tell.
+    turn_end = re.compile(r"^\s*(Worked for |■ |✗ )", re.IGNORECASE)
+
     name = "codex"
     submit_delay = 0.5
     notice_channel = "type"
@@ -136,6 +143,15 @@ class Codex:
 
     def __init__(self, binary: str = "codex") -> None:
         self.binary = binary
+
+    def busy(self, lines: list[str]) -> bool:
+        """A turn under way: a prompt was sent (a `› text` line above the input line)
+        and no turn-end line follows it."""
+        prompts = [i for i, line in enumerate(lines) if self.prompt_pattern.match(line)]
+        if len(prompts) < 2:
+            return False
+        sent, field = prompts[-2], prompts[-1]
+        return not any(self.turn_end.match(line) for line in lines[sent + 1 : field])
 
     def hooks_supported(self, binary: str | None = None) -> bool:
         """Whether the installed Codex has lifecycle hooks (else: `notify`)."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 
 from missionctl.agents.providers.base import LaunchContext
+from missionctl.agents.state.onscreen import LineProgram
 
 
-class Scripted:
+class Scripted(LineProgram):
     name = "scripted"
     submit_delay = 0.1
     notice_channel = "type"

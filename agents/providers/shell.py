@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from missionctl.agents.providers.base import LaunchContext, missionctl_argv
+from missionctl.agents.state.onscreen import LineProgram
 from missionctl.files import write_private
 
 # PS0 runs after a command line is read, before it executes; PROMPT_COMMAND before
@@ -25,7 +26,7 @@ PS1='{agent}$ '
 """
 
 
-class Shell:
+class Shell(LineProgram):
     name = "shell"
     submit_delay = 0.05
     # Typed text runs in a shell (a half-typed line, an open quote): notices are

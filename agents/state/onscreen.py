@@ -1,5 +1,9 @@
 """What an agent's visible screen says: a question, work, or an empty prompt.
 
+The shared parts: the question patterns every provider is checked against, and
+the two shapes of agent UI (`FullScreenTUI`, `LineProgram`); each provider reads
+its own screen with them (its prompt line, its signs of work).
+
 Heuristics, used two ways. As a fallback state where hooks are silent (trust
 dialogs come before any hook; Codex's `notify` reports finished turns only).
 And as a veto: the supervisor types a mail notice only when no question, dialog
@@ -11,19 +15,15 @@ delays mail.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 WORKING = "working"
 IDLE = "idle"
 NEEDS_YOU = "needs-you"
 UNKNOWN = "unknown"
 
-# Full-screen TUIs (a question may sit anywhere on the screen) versus line
-# programs (only their last line is theirs to ask on; above it is output).
-TUIS = ("claude", "codex")
-
-# Both Claude Code and Codex show this while a turn runs.
-_INTERRUPT = re.compile(r"esc to interrupt|ctrl\+c to interrupt", re.IGNORECASE)
+# Claude Code and Codex both show this while a turn runs.
+INTERRUPT_HINT = re.compile(r"esc to interrupt|ctrl\+c to interrupt", re.IGNORECASE)
 
 # (pattern, the one-line reason shown in the agent's header). First match wins.
 _QUESTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -44,12 +44,6 @@ _QUESTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )  # fmt: skip
 
-_CLAUDE_PROMPT = re.compile(r"^\s*[│|]?\s*[>❯]\s?(\S.*)?$")
-_CODEX_PROMPT = re.compile(r"^\s*[▌›>]\s?(\S.*)?$")
-_SHORTCUTS = re.compile(r"\? for shortcuts|⏎ send|ctrl\+j newline|send\s+⌃J newline", re.IGNORECASE)
-# Codex 0.171 ends every turn with one of these under the answer; mid-stream it
-# shows its empty prompt and no "Working" line, so their absence is the tell.
-_CODEX_TURN_END = re.compile(r"^\s*(Worked for |■ |✗ )", re.IGNORECASE)
 # A prompt ends the last line; `%` is left out: it ends progress lines too often.
 _SHELL_PROMPT = re.compile(r"[$#>]\s*$")
 # A line program's prompt with nothing typed after it: `r1> `, `agent> `.
@@ -63,76 +57,98 @@ class ScreenReading(NamedTuple):
     reason: str = ""
 
 
-def _lines(screen: str) -> list[str]:
+class ScreenReader(Protocol):
+    """How one kind of agent's screen is read (each provider is one)."""
+
+    def read_screen(self, screen: str) -> ScreenReading:
+        """working, idle, needs-you or unknown, with the reason."""
+        ...
+
+    def question(self, screen: str) -> str | None:
+        """The reason line if a question, dialog or menu is on screen; else None."""
+        ...
+
+    def prompt_ready(self, screen: str) -> bool:
+        """Whether its prompt is on screen, waiting, empty, with no question."""
+        ...
+
+
+def screen_lines(screen: str) -> list[str]:
+    """The captured screen's rows, right-trimmed, without the blank ones at the bottom."""
     lines = [line.rstrip() for line in screen.splitlines()]
     while lines and not lines[-1]:
         lines.pop()
     return lines
 
 
-def question(provider: str, screen: str) -> str | None:
-    """The reason line if the screen shows a question, dialog or menu; else None.
-
-    A TUI's whole visible screen is searched; a line program's last line only.
-    """
-    lines = _lines(screen)
-    if not lines:
-        return None
-    text = "\n".join(lines) if provider in TUIS else lines[-1]
+def question_in(text: str) -> str | None:
+    """The reason line of the first question pattern found in `text`; else None."""
     for pattern, reason in _QUESTIONS:
         if pattern.search(text):
             return reason
     return None
 
 
-def prompt_ready(provider: str, screen: str) -> bool:
-    """Whether the screen positively shows the agent's prompt, waiting, with no question."""
-    lines = _lines(screen)
-    if not lines or question(provider, screen) is not None:
+class FullScreenTUI:
+    """A full-screen agent CLI (Claude Code, Codex): a question may sit anywhere on
+    its screen; it shows an interrupt hint while it works and a prompt line when
+    waiting. Providers give their prompt pattern and, where the hint is not enough,
+    their own test for a turn under way."""
+
+    prompt_pattern: re.Pattern[str]
+    idle_hint = re.compile(r"\? for shortcuts|⏎ send|ctrl\+j newline|send\s+⌃J newline", re.I)
+
+    def busy(self, lines: list[str]) -> bool:
+        """A turn is under way though no interrupt hint shows."""
         return False
-    if provider in TUIS:
-        if _INTERRUPT.search("\n".join(lines[-12:])):
-            return False
-        if provider == "codex" and _codex_streaming(lines):
-            return False
-        prompt = _CLAUDE_PROMPT if provider == "claude" else _CODEX_PROMPT
-        return any(prompt.match(line) for line in lines[-6:])
-    return bool(_LINE_PROMPT.match(lines[-1]))
 
+    def question(self, screen: str) -> str | None:
+        return question_in("\n".join(screen_lines(screen)))
 
-def read_screen(provider: str, screen: str) -> ScreenReading:
-    """working, idle, needs-you or unknown, with the reason, from a captured screen."""
-    lines = _lines(screen)
-    if not lines:
-        return ScreenReading(UNKNOWN)
-    reason = question(provider, screen)
-    if reason is not None:
-        return ScreenReading(NEEDS_YOU, reason)
-    if provider in TUIS:
+    def _working(self, lines: list[str]) -> bool:
+        return bool(INTERRUPT_HINT.search("\n".join(lines[-12:]))) or self.busy(lines)
+
+    def read_screen(self, screen: str) -> ScreenReading:
+        lines = screen_lines(screen)
+        if not lines:
+            return ScreenReading(UNKNOWN)
+        reason = self.question(screen)
+        if reason is not None:
+            return ScreenReading(NEEDS_YOU, reason)
+        if self._working(lines):
+            return ScreenReading(WORKING)
         tail = lines[-12:]
-        if _INTERRUPT.search("\n".join(tail)):
-            return ScreenReading(WORKING)
-        if provider == "codex" and _codex_streaming(lines):
-            return ScreenReading(WORKING)
-        prompt = _CLAUDE_PROMPT if provider == "claude" else _CODEX_PROMPT
-        if _SHORTCUTS.search("\n".join(tail)) or any(prompt.match(line) for line in tail[-6:]):
+        if self.idle_hint.search("\n".join(tail)) or any(
+            self.prompt_pattern.match(line) for line in tail[-6:]
+        ):
             return ScreenReading(IDLE)
         return ScreenReading(UNKNOWN)
-    if provider in ("shell", "scripted"):
+
+    def prompt_ready(self, screen: str) -> bool:
+        lines = screen_lines(screen)
+        if not lines or self.question(screen) is not None or self._working(lines):
+            return False
+        return any(self.prompt_pattern.match(line) for line in lines[-6:])
+
+
+class LineProgram:
+    """A line-oriented program (a shell, the scripted agent): its prompt is the last
+    line, text typed shows after it, and only that last line can be its question
+    (above it is output, which may quote anything)."""
+
+    def question(self, screen: str) -> str | None:
+        lines = screen_lines(screen)
+        return question_in(lines[-1]) if lines else None
+
+    def read_screen(self, screen: str) -> ScreenReading:
+        lines = screen_lines(screen)
+        if not lines:
+            return ScreenReading(UNKNOWN)
+        reason = self.question(screen)
+        if reason is not None:
+            return ScreenReading(NEEDS_YOU, reason)
         return ScreenReading(IDLE if _SHELL_PROMPT.search(lines[-1]) else WORKING)
-    return ScreenReading(UNKNOWN)
 
-
-def _codex_streaming(lines: list[str]) -> bool:
-    """A Codex turn under way: a prompt was sent (a `› text` line above the input
-    line) and no turn-end line follows it."""
-    prompts = [i for i, line in enumerate(lines) if _CODEX_PROMPT.match(line)]
-    if len(prompts) < 2:
-        return False
-    sent, field = prompts[-2], prompts[-1]
-    return not any(_CODEX_TURN_END.match(line) for line in lines[sent + 1 : field])
-
-
-def guess_state(provider: str, screen: str) -> str:
-    """The state alone (see `read_screen`)."""
-    return read_screen(provider, screen).state
+    def prompt_ready(self, screen: str) -> bool:
+        lines = screen_lines(screen)
+        return bool(lines) and self.question(screen) is None and bool(_LINE_PROMPT.match(lines[-1]))

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
-from missionctl.agents.state.onscreen import ScreenReading, read_screen
+from missionctl.agents.state.onscreen import ScreenReader, ScreenReading
 from missionctl.agents.state.store import (
     DOWN,
     IDLE,
@@ -28,7 +28,7 @@ from missionctl.agents.state.store import (
 from missionctl.agents.tmux.server import PaneInfo, Tmux
 
 
-class ProviderTraits(Protocol):
+class ProviderTraits(ScreenReader, Protocol):
     """What the reader needs to know of a provider."""
 
     @property
@@ -74,7 +74,7 @@ class StateReader:
         captured = self.tmux.capture_many(list(todo.values())) if todo else {}
         for agent, pane_id in todo.items():
             if pane_id in captured:
-                reading = read_screen(self.providers[agent].name, captured[pane_id])
+                reading = self.providers[agent].read_screen(captured[pane_id])
                 self._screens[agent] = (now, pane_id, reading)
                 out[agent] = reading
         return out

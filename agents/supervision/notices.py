@@ -20,9 +20,9 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from missionctl.agents.state.onscreen import prompt_ready, question
+from missionctl.agents.state.onscreen import ScreenReader
 from missionctl.agents.state.store import IDLE, WORKING, HookRecord, StateStore
 from missionctl.mailbox import Message
 
@@ -145,14 +145,17 @@ def _confirms(hook: HookRecord, pending: Pending, has_prompt_hook: bool) -> bool
     return hook.ts > pending.sent_at and hook.state in (WORKING, IDLE)
 
 
-def may_type(
-    provider: str,
-    hook: HookRecord | None,
-    screen: str,
-    *,
-    has_hooks: bool,
-    line_program: bool,
-) -> str | None:
+class TypingTraits(ScreenReader, Protocol):
+    """What `may_type` needs to know of a provider."""
+
+    @property
+    def has_hooks(self) -> bool: ...
+
+    @property
+    def line_program(self) -> bool: ...
+
+
+def may_type(provider: TypingTraits, hook: HookRecord | None, screen: str) -> str | None:
     """None if a notice may be typed into the agent now; else why not.
 
     The caller has already found the agent idle (one state reader for all). On
@@ -160,12 +163,12 @@ def may_type(
     prompt), a fresh look at the screen finds no question, dialog or menu
     anywhere, and a line program's prompt has nothing typed after it.
     """
-    reason = question(provider, screen)
+    reason = provider.question(screen)
     if reason is not None:
         return reason
-    if has_hooks and (hook is None or hook.state != IDLE):
+    if provider.has_hooks and (hook is None or hook.state != IDLE):
         return "its hooks do not say it is idle"
-    if (line_program or not has_hooks) and not prompt_ready(provider, screen):
+    if (provider.line_program or not provider.has_hooks) and not provider.prompt_ready(screen):
         return "its prompt is not on screen, or has text typed after it"
     return None
 

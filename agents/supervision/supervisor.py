@@ -153,8 +153,7 @@ class Supervisor:
             else:
                 # A fresh look right before typing: nothing on screen may be answered.
                 screen = self.hub.tmux.capture(pane.pane_id)
-                veto = may_type(provider.name, hook, screen, has_hooks=provider.has_hooks,
-                                line_program=provider.line_program)  # fmt: skip
+                veto = may_type(provider, hook, screen)
                 if veto is not None:
                     self._once(agent, f"mail notice held back: {veto}")
                 elif self.hub.states.taken_over(agent):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from missionctl.agents.providers import provider_for
 from missionctl.agents.state.store import HookRecord, StateStore
 from missionctl.agents.supervision.notices import (
     CONFIRM_TIMEOUT_S,
@@ -163,23 +164,23 @@ IDLE_HOOK = HookRecord("r1", "Stop", "idle", 1.0)
 
 
 @pytest.mark.parametrize(
-    ("provider", "fixture", "hook", "line_program", "allowed"),
+    ("provider", "fixture", "hook", "allowed"),
     [
-        ("claude", "claude-idle", IDLE_HOOK, False, True),
-        ("claude", "claude-permission", IDLE_HOOK, False, False),
-        ("claude", "claude-trust", None, False, False),
-        ("claude", "claude-idle", HookRecord("r1", "PreToolUse", "working", 1.0), False, False),
-        ("claude", "claude-idle", None, False, False),  # no hook has said idle
-        ("codex", "codex-idle", IDLE_HOOK, False, True),
+        ("claude", "claude-idle", IDLE_HOOK, True),
+        ("claude", "claude-permission", IDLE_HOOK, False),
+        ("claude", "claude-trust", None, False),
+        ("claude", "claude-idle", HookRecord("r1", "PreToolUse", "working", 1.0), False),
+        ("claude", "claude-idle", None, False),  # no hook has said idle
+        ("codex", "codex-idle", IDLE_HOOK, True),
         # The bug: an idle notify record, and an approval question on screen.
-        ("codex", "codex-approval", IDLE_HOOK, False, False),
-        ("scripted", "line-prompt", IDLE_HOOK, True, True),
-        ("scripted", "line-typed", IDLE_HOOK, True, False),  # a person's half-typed line
-        ("scripted", "line-question", IDLE_HOOK, True, False),
+        ("codex", "codex-approval", IDLE_HOOK, False),
+        ("scripted", "line-prompt", IDLE_HOOK, True),
+        ("scripted", "line-typed", IDLE_HOOK, False),  # a person's half-typed line
+        ("scripted", "line-question", IDLE_HOOK, False),
     ],
 )
 def test_may_type_only_into_an_empty_prompt_with_no_question(
-    provider: str, fixture: str, hook: HookRecord | None, line_program: bool, allowed: bool
+    provider: str, fixture: str, hook: HookRecord | None, allowed: bool
 ) -> None:
     screens = {
         "line-prompt": "working on it\ndone.\nr1> ",
@@ -187,5 +188,5 @@ def test_may_type_only_into_an_empty_prompt_with_no_question(
         "line-question": "overwrite runs/? [y/N]",
     }
     screen = screens.get(fixture) or (SCREENS / f"{fixture}.txt").read_text()
-    veto = may_type(provider, hook, screen, has_hooks=True, line_program=line_program)
+    veto = may_type(provider_for(provider), hook, screen)
     assert (veto is None) == allowed, veto

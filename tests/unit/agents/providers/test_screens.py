@@ -1,10 +1,10 @@
-"""Fallback state from saved screens of Claude Code, Codex and a shell."""
+"""Each provider reads its own agent's screen: saved screens of Claude Code, Codex and a shell."""
 
 from __future__ import annotations
 
 import pytest
 
-from missionctl.agents.state.onscreen import guess_state, prompt_ready, read_screen
+from missionctl.agents.providers import provider_for
 from tests.helpers import SCREENS
 
 
@@ -40,11 +40,7 @@ from tests.helpers import SCREENS
 )
 def test_guess_from_saved_screen(provider: str, fixture: str, state: str) -> None:
     screen = (SCREENS / f"{fixture}.txt").read_text()
-    assert guess_state(provider, screen) == state
-
-
-def test_an_unknown_provider_is_never_guessed() -> None:
-    assert guess_state("openai", (SCREENS / "claude-idle.txt").read_text()) == "unknown"
+    assert provider_for(provider).read_screen(screen).state == state
 
 
 @pytest.mark.parametrize(
@@ -60,7 +56,7 @@ def test_an_unknown_provider_is_never_guessed() -> None:
 )
 def test_a_question_says_what_it_is(fixture: str, reason: str) -> None:
     provider = fixture.split("-")[0]
-    reading = read_screen(provider, (SCREENS / f"{fixture}.txt").read_text())
+    reading = provider_for(provider).read_screen((SCREENS / f"{fixture}.txt").read_text())
     assert reading.state == "needs-you" and reason in reading.reason
 
 
@@ -78,4 +74,4 @@ def test_a_question_says_what_it_is(fixture: str, reason: str) -> None:
 def test_prompt_ready_only_at_an_empty_waiting_prompt(
     provider: str, fixture: str, ready: bool
 ) -> None:
-    assert prompt_ready(provider, (SCREENS / f"{fixture}.txt").read_text()) is ready
+    assert provider_for(provider).prompt_ready((SCREENS / f"{fixture}.txt").read_text()) is ready
