@@ -24,6 +24,7 @@ __all__ = [
     "open_private",
     "open_regular",
     "read_regular",
+    "write_atomic",
     "write_private",
 ]
 
@@ -134,12 +135,20 @@ def open_private(path: Path, flags: int) -> int:
     return fd
 
 
-def write_private(path: Path, data: bytes | str) -> None:
-    """Write `data` to `path` whole and atomically (a temporary file renamed over it), 0600."""
+def write_atomic(path: Path, data: bytes | str, *, private: bool = True) -> None:
+    """Write `data` to `path` whole and atomically (a temporary file renamed over it).
+
+    `private`: 0600 whatever the umask (the runtime folder); otherwise the umask
+    decides, as for any file the user makes (the org's versioned files).
+    """
     raw = data.encode("utf-8") if isinstance(data, str) else data
     # Unique per writer: two threads of one process may write the same file.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    if private:
+        fd = open_private(tmp, flags)
+    else:
+        fd = os.open(tmp, flags | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666)
     try:
         view = memoryview(raw)
         while view:
@@ -150,3 +159,8 @@ def write_private(path: Path, data: bytes | str) -> None:
         raise
     os.close(fd)
     os.replace(tmp, path)
+
+
+def write_private(path: Path, data: bytes | str) -> None:
+    """Write `data` to `path` whole and atomically, readable by the user only (0600)."""
+    write_atomic(path, data, private=True)

@@ -124,6 +124,10 @@ class OrgSpec:
     def names(self) -> tuple[str, ...]:
         return tuple(a.name for a in self.agents)
 
+    def branch(self, agent: str) -> str:
+        """The git branch of `agent` (which must be one of the org's): `<org>/<agent>`."""
+        return f"{self.name}/{self.agent(agent).name}"
+
     def provider_settings(self, provider: str) -> ProviderSettings:
         return self.providers.get(provider, ProviderSettings())
 

@@ -13,12 +13,3 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells
     )
-
-
-def count(n: int, noun: str, plural: str | None = None) -> str:
-    """`1 process`, `2 processes`, `0 agents`: a number with its noun agreeing."""
-    if n == 1:
-        return f"1 {noun}"
-    if plural is None:
-        plural = noun + ("es" if noun.endswith(("s", "sh", "ch", "x")) else "s")
-    return f"{n} {plural}"

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import tempfile
 from importlib import resources
 from pathlib import Path
 
 from missionctl import orgfile, proc
 from missionctl.cliargs import parser
 from missionctl.errors import UserError
+from missionctl.files import write_atomic
 from missionctl.workspace import ORG_DIR, RUNTIME_DIR, Workspace
 
 # Lines missionctl keeps in .git/info/exclude (shared by every worktree).
@@ -83,7 +82,8 @@ def init(path: Path, *, git_init: bool = False, name: str | None = None) -> str:
     }
     for target, text in files.items():
         if not target.exists():
-            _write_atomic(target, text)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(target, text, private=False)  # versioned: the umask decides
             created.append(str(target.relative_to(root)))
     if _ensure_excludes(root):
         created.append(".git/info/exclude (ignores .missionctl/)")
@@ -128,18 +128,6 @@ def _gpu_count() -> int:
 
 def _template(name: str) -> str:
     return (resources.files("missionctl") / "templates" / name).read_text(encoding="utf-8")
-
-
-def _write_atomic(target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def _ensure_excludes(root: Path) -> bool:

@@ -41,6 +41,7 @@ from missionctl.train.record import (
     runs_root,
 )
 from missionctl.train.slots import default_threads, slot_limit, take_slot
+from missionctl.units import duration, si
 from missionctl.workspace import ENV_AGENT
 
 LOSS_LIMIT = 100.0  # a byte-level loss above this has diverged (uniform is ln 256 = 5.5)
@@ -139,18 +140,6 @@ def _memory_mb(device: torch.device) -> float:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
-def _fmt_count(n: float) -> str:
-    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= size:
-            return f"{n / size:.1f}{unit}"
-    return f"{n:.0f}"
-
-
-def _fmt_seconds(s: float) -> str:
-    s = max(0, round(s))
-    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
 
 
 def train(request: RunRequest, out: TextIO | None = None) -> RunResult:
@@ -434,10 +423,10 @@ class _Run:
         eta = ""
         if progress > 0:
             elapsed = time.time() - self.wall_start
-            eta = f" eta {_fmt_seconds(elapsed * (1 - progress) / progress)}"
+            eta = f" eta {duration(elapsed * (1 - progress) / progress)}"
         self.say(
             f"step {res.steps}{of} {progress:4.0%} loss {loss:.4f} (avg {smoothed:.4f})"
-            f" lr {lr:.2e} {_fmt_count(tok_s)} tok/s{eta}"
+            f" lr {lr:.2e} {si(tok_s)} tok/s{eta}"
         )
 
     @torch.no_grad()

@@ -53,8 +53,7 @@ class AgentWorktrees:
 
     # -- naming ---------------------------------------------------------------
     def branch(self, agent: str) -> str:
-        self.org.agent(agent)  # unknown agents are a clear error, not a stray branch
-        return f"{self.org.name}/{agent}"
+        return self.org.branch(agent)  # unknown agents are a clear error, not a stray branch
 
     def path(self, agent: str) -> Path:
         self.org.agent(agent)

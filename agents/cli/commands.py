@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 
 from missionctl.agents.org.hub import Hub
 from missionctl.agents.process import tree as proctree
+from missionctl.agents.tmux.server import env_outside_tmux
 from missionctl.cliargs import parser
 from missionctl.errors import UserError
-from missionctl.textable import count, format_table
-
-
-def _uptime(seconds: float | None) -> str | None:
-    if seconds is None:
-        return None
-    s = int(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+from missionctl.textable import format_table
+from missionctl.units import duration, plural
 
 
 def up(argv: list[str]) -> int:
@@ -102,7 +92,7 @@ def status(argv: list[str]) -> int:
             ["agent", "state", "role", "provider", "pid", "branch", "gpu", "uptime", "why"],
             [
                 [r.name, r.state.name, r.role, r.provider, r.pid, r.branch, r.gpu,
-                 _uptime(r.uptime_s), r.state.detail or None]
+                 duration(r.uptime_s) if r.uptime_s is not None else None, r.state.detail or None]
                 for r in rows
             ],
         )
@@ -120,7 +110,7 @@ def _one_agent(command: str, description: str, argv: list[str]) -> tuple[Hub, st
 def pause(argv: list[str]) -> int:
     hub, agent = _one_agent("pause", "Freeze every process of an agent.", argv)
     pids = hub.pause(agent)
-    print(f"{agent}: paused ({count(len(pids), 'process')} stopped)")
+    print(f"{agent}: paused ({plural(len(pids), 'process')} stopped)")
     return 0
 
 
@@ -134,7 +124,7 @@ def resume(argv: list[str]) -> int:
 def kill(argv: list[str]) -> int:
     hub, agent = _one_agent("kill", "End an agent and everything it started.", argv)
     pids = hub.kill(agent)
-    print(f"{agent}: killed ({count(len(pids), 'process')}); its last screen stays in its window")
+    print(f"{agent}: killed ({plural(len(pids), 'process')}); its last screen stays in its window")
     return 0
 
 
@@ -149,7 +139,7 @@ def attach(argv: list[str]) -> int:
     hub, agent = _one_agent("attach", "Take over an agent's terminal (C-] comes back).", argv)
     if not sys.stdin.isatty():
         raise UserError("attach needs a terminal; run it from an interactive shell")
-    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+    env = env_outside_tmux()
 
     def hung_up(_signum: int, _frame: object) -> None:
         raise SystemExit(129)  # the terminal closed: still give the window back

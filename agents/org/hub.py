@@ -334,7 +334,7 @@ class Hub:
             )  # fmt: skip
             out.append(
                 AgentStatus(
-                    spec.name, spec.role, spec.provider, spec.gpu, f"{self.org.name}/{spec.name}",
+                    spec.name, spec.role, spec.provider, spec.gpu, self.org.branch(spec.name),
                     states[spec.name],
                     proc.child_pid if alive and proc else None,
                     now - proc.started_at if alive and proc else None,

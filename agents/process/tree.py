@@ -13,8 +13,6 @@ import time
 
 import psutil
 
-_NOT_RUNNING = (psutil.STATUS_STOPPED, psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
-
 
 def descendants(root_pid: int) -> list[psutil.Process]:
     """The processes below `root_pid`, parents before children; [] if it is gone."""

@@ -46,7 +46,7 @@ class LaunchContext:
         who = (
             f"You are agent {self.agent.name!r} ({self.agent.role}) in the org"
             f" {self.org.name!r}. Your worktree is {self.worktree} on branch"
-            f" {self.org.name}/{self.agent.name}. The others: {others or 'none'}."
+            f" {self.org.branch(self.agent.name)}. The others: {others or 'none'}."
         )
         program = program_file.read_text(encoding="utf-8")
         return f"{role.strip()}\n\n{who}\n\n{program.strip()}\n"

@@ -26,6 +26,7 @@ from typing import Any
 from missionctl.agents.providers.base import LaunchContext, hook_command, require_binary
 from missionctl.agents.state.onscreen import FullScreenTUI
 from missionctl.agents.state.store import CLAUDE_HOOKED
+from missionctl.files import write_private
 
 # Hook events that carry a tool name and so take a matcher.
 _TOOL_EVENTS = {"PreToolUse", "PostToolUse", "PermissionRequest"}
@@ -59,15 +60,6 @@ def _read_json(path: Path) -> dict[str, Any]:
     except (FileNotFoundError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def _write_private(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON readable by the user only, replacing the file atomically."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
 
 
 class Claude(FullScreenTUI):
@@ -130,12 +122,12 @@ class Claude(FullScreenTUI):
             state.setdefault("lastOnboardingVersion", version)
         project = state.setdefault("projects", {}).setdefault(str(ctx.worktree.resolve()), {})
         project["hasTrustDialogAccepted"] = True
-        _write_private(state_file, state)
+        write_private(state_file, json.dumps(state, indent=2) + "\n")
         # settings.json: the user's own settings, plus the key helper when a key is set.
         settings = _read_json(user_dir / "settings.json")
         if self._api_key(ctx):
             settings["apiKeyHelper"] = f"printenv {KEY_VAR}"
-        _write_private(home / "settings.json", settings)
+        write_private(home / "settings.json", json.dumps(settings, indent=2) + "\n")
         for name in _SHARED:
             source, link = user_dir / name, home / name
             if link.is_symlink():

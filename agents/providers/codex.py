@@ -42,6 +42,7 @@ from missionctl.agents.providers.base import (
 )
 from missionctl.agents.state.onscreen import FullScreenTUI
 from missionctl.errors import UserError
+from missionctl.files import write_private
 
 # The first version measured with lifecycle hooks, hook trust and --no-daemon.
 HOOKS_SINCE = (0, 171, 0)
@@ -187,7 +188,7 @@ class Codex(FullScreenTUI):
             hooks_file = home / "hooks.json"
             groups = hook_groups()
             hooks = {"hooks": {event: [group] for event, group in groups.items()}}
-            _write_private(hooks_file, json.dumps(hooks, indent=2) + "\n")
+            write_private(hooks_file, json.dumps(hooks, indent=2) + "\n")
             # Trust exactly these hooks: "<file>:<event>:<group index>:<handler index>".
             trust = {
                 f"{hooks_file}:{CODEX_HOOKED[event]}:0:0": {
@@ -215,7 +216,7 @@ class Codex(FullScreenTUI):
         # The hooks are the agent's state; a shell snapshot is a file in CODEX_HOME
         # holding the exported environment, keys included (measured on 0.171).
         features |= {"hooks": True, "shell_snapshot": False}
-        _write_private(home / "config.toml", tomli_w.dumps(config))
+        write_private(home / "config.toml", tomli_w.dumps(config))
         self._link_login(ctx, home)
 
     def _base_config(self, ctx: LaunchContext) -> dict[str, Any]:
@@ -256,12 +257,3 @@ class Codex(FullScreenTUI):
 
     def env(self, ctx: LaunchContext) -> dict[str, str]:
         return {**ctx.settings.env, "CODEX_HOME": str(self.home(ctx))}
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write `text` to `path`, readable by the user only, replacing it atomically."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)

@@ -1,4 +1,4 @@
-"""The scripted researcher: a deterministic, offline, interactive agent (`agents/scripted.py`)."""
+"""The scripted agent (`agents/demo/scripted/`): a deterministic, offline researcher or chief."""
 
 from __future__ import annotations
 

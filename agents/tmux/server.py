@@ -106,6 +106,12 @@ def check_tmux() -> str:
     return exe
 
 
+def env_outside_tmux() -> dict[str, str]:
+    """This process's environment without TMUX/TMUX_PANE: tmux refuses to nest an
+    attach, and a client started inside another server must not talk to it."""
+    return {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+
+
 class Tmux:
     """Commands against one tmux server, addressed by socket name (`tmux -L`)."""
 
@@ -129,7 +135,7 @@ class Tmux:
 
     def run(self, *args: str, timeout: float = 10.0, check: bool = True) -> str:
         """Run a tmux command; return its stdout."""
-        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+        env = env_outside_tmux()
         return proc.run(self.argv(*args), timeout=timeout, check=check, env=env).stdout
 
     def run_many(self, commands: Sequence[Sequence[str]], timeout: float = 20.0) -> str:

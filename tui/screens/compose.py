@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, TextArea
 
-KINDS = ("note", "task", "claim", "result", "standup")
+from missionctl.mailbox.message import KINDS
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from textual.widgets import Static
 
 from missionctl.agents.org.monitor import AgentView
 from missionctl.train.runs import RunProgress
+from missionctl.units import duration, si, size
 
 _BLOCKS = "▁▂▃▄▅▆▇█"
 
@@ -19,29 +20,6 @@ def sparkline(values: tuple[float, ...] | list[float], width: int = 8) -> str:
     low, high = min(tail), max(tail)
     span = high - low or 1.0
     return "".join(_BLOCKS[min(7, int((v - low) / span * 7.999))] for v in tail)
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    s = int(seconds)
-    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
-
-
-def size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    for unit in ("B", "K", "M", "G"):
-        if n < 1024 or unit == "G":
-            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
-        n = n / 1024  # type: ignore[assignment]
-    return f"{n}G"
-
-
-def rate(tok_s: float | None) -> str:
-    if tok_s is None:
-        return "-"
-    return f"{tok_s / 1000:.1f}k" if tok_s >= 1000 else f"{tok_s:.0f}"
 
 
 def run_text(run: RunProgress | None) -> Text:
@@ -66,7 +44,7 @@ def run_text(run: RunProgress | None) -> Text:
         text.append(" ")
         text.append(sparkline(run.losses), style="cyan")
         text.append(f" {run.losses[-1]:.2f}")
-    text.append(f" {rate(run.tok_s)} tok/s")
+    text.append(f" {si(run.tok_s)} tok/s")
     if run.mfu is not None:
         text.append(f" MFU {run.mfu:.0%}")
     return text

@@ -6,7 +6,7 @@ import pytest
 
 from missionctl.train.runs import RunProgress
 from missionctl.tui import layout
-from missionctl.tui.widgets.metrics_strip import duration, rate, run_text, size, sparkline
+from missionctl.tui.widgets.metrics_strip import run_text, sparkline
 
 
 @pytest.mark.parametrize(
@@ -36,14 +36,6 @@ def test_what_fits() -> None:
     assert layout.mirror_size(50, 27) == (50, 25)
 
 
-def test_words_of_the_strip() -> None:
-    assert sparkline([3.0, 2.0, 1.0]) == "█▄▁"
-    assert sparkline([]) == "" and sparkline([1.0, 1.0]) == "▁▁"
-    assert duration(None) == "-" and duration(95) == "1m35s" and duration(3725) == "1h02m"
-    assert size(None) == "-" and size(512) == "512B" and size(734_003_200) == "700.0M"
-    assert rate(None) == "-" and rate(12345) == "12.3k" and rate(900) == "900"
-
-
 def test_run_text_puts_the_most_useful_first() -> None:
     run = RunProgress(run_id="r1-20261124T070102-9f2a", status="running", step=120,
                       total_steps=400, fraction=0.3, eta_s=95, losses=(3.0, 2.5, 2.0),
@@ -54,3 +46,8 @@ def test_run_text_puts_the_most_useful_first() -> None:
     done = RunProgress(run_id="x-1234", status="nan", step=7, total_steps=10, fraction=0.7)
     assert run_text(done).plain.startswith("run …1234 nan 7/10 70%")
     assert run_text(None).plain == "no run yet"
+
+
+def test_the_loss_sparkline() -> None:
+    assert sparkline([3.0, 2.0, 1.0]) == "█▄▁"
+    assert sparkline([]) == "" and sparkline([1.0, 1.0]) == "▁▁"
