@@ -8,20 +8,31 @@ and the mail watcher, which only post messages.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
 from collections.abc import Callable, Iterable
 
 from textual import work
-from textual.app import App, SystemCommand
+from textual.app import App, SuspendNotSupported, SystemCommand
 from textual.screen import Screen
 
 from missionctl.agents.tmux.panes import PaneEvent, PaneSource
 from missionctl.errors import UserError
 from missionctl.mailbox import Message
+from missionctl.tui.actions import ACTIONS
 from missionctl.tui.backend import OrgBackend
-from missionctl.tui.messages import ActionDone, MailArrived, SnapshotReady
+from missionctl.tui.messages import (
+    ActionDone,
+    AgentSelected,
+    ControlRequested,
+    HelpRequested,
+    MailArrived,
+    MailRequested,
+    QuitRequested,
+    SnapshotReady,
+    TakeoverRequested,
+    Verb,
+    WindowSized,
+)
 from missionctl.tui.screens.compose import ComposeMail, Draft
 from missionctl.tui.screens.confirm import Confirm
 from missionctl.tui.screens.grid import GridScreen
@@ -31,6 +42,11 @@ from missionctl.tui.widgets.mail_feed import MailFeed
 KEEP_RUNNING = (
     "The org keeps running in its tmux hub. `missionctl` comes back to it;"
     " `missionctl down` stops it."
+)
+
+NO_TAKEOVER = (
+    "This app has no terminal of its own to hand over (it runs in a browser or"
+    " headless); take over from a terminal with `missionctl attach AGENT`."
 )
 
 
@@ -54,6 +70,13 @@ class MissionControlApp(App[None]):
         self._stop = threading.Event()
         self._unsubscribe: Callable[[], None] | None = None
         self._stop_mail: Callable[[], None] | None = None
+        self._verbs: dict[Verb, Callable[[str | None], str]] = {
+            Verb.PAUSE: self._pause,
+            Verb.KILL: self._kill,
+            Verb.RESTART: self._restart,
+            Verb.STANDUP: self._standup,
+            Verb.UP: self._up,
+        }
 
     # -- lifecycle ------------------------------------------------------------------------
     async def on_mount(self) -> None:
@@ -111,70 +134,79 @@ class MissionControlApp(App[None]):
             )
 
     # -- what the grid asks for -------------------------------------------------------------
-    def select_agent(self, agent: str) -> None:
-        self.source.select(agent)
+    def on_agent_selected(self, message: AgentSelected) -> None:
+        self.source.select(message.agent)
 
-    def resize_window(self, agent: str, width: int, height: int) -> None:
-        self.run_worker(self._send(self.backend.resize_argv(agent, width, height)), group="tmux")
+    def on_window_sized(self, message: WindowSized) -> None:
+        self.run_worker(self._resize(message), group="tmux")
 
-    async def _send(self, args: Iterable[str]) -> None:
+    async def _resize(self, message: WindowSized) -> None:
         try:
-            await self.source.command(*args)
+            await self.source.resize(message.agent, message.width, message.height)
         except UserError as exc:  # hub gone or window missing: the banner says so already
             self.log.warning(str(exc))
 
-    def take_over(self, agent: str) -> None:
+    def on_takeover_requested(self, message: TakeoverRequested) -> None:
         """Give the terminal to the agent (tmux attach) until C-] comes back."""
-        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
-        size: tuple[int, int] | None = None
         try:
-            size = self.backend.begin_takeover(agent)
-            argv = self.backend.takeover_argv(agent)
-            with self.suspend():
+            with self.backend.takeover(message.agent) as attach, self.suspend():
                 # Blocking on purpose: the terminal is the agent's until C-]. The
                 # control client is paused by tmux meanwhile and recaptures after.
-                subprocess.run(argv, env=env, check=False)
-        except UserError as exc:
+                attach()
+        except UserError as exc:  # the hub went away, before or meanwhile
             self.notify(str(exc), severity="error", markup=False)
-        finally:
-            if size is not None:
-                try:
-                    self.backend.end_takeover(agent, size)
-                except UserError as exc:  # the hub went away meanwhile: the banner says so
-                    self.notify(str(exc), severity="error", markup=False)
+        except SuspendNotSupported:  # no terminal of ours to hand over (a browser, a test)
+            self.notify(NO_TAKEOVER, severity="warning", markup=False)
         self.grid.resize_windows(force=True)
         self.source.refresh()
 
-    def control(self, verb: str, agent: str | None) -> None:
-        self._control(verb, agent)
+    def on_control_requested(self, message: ControlRequested) -> None:
+        if message.confirm is None:
+            self._control(message.verb, message.agent)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._control(message.verb, message.agent)
+
+        self.push_screen(Confirm(message.confirm), answered)
 
     @work(thread=True, group="control")
-    def _control(self, verb: str, agent: str | None) -> None:
-        try:
-            if verb == "pause" and agent:
-                done = f"{agent} {self.backend.toggle_pause(agent)}"
-            elif verb == "kill" and agent:
-                self.backend.kill(agent)
-                done = f"{agent} killed"
-            elif verb == "restart" and agent:
-                self.backend.restart(agent)
-                done = f"{agent} restarted"
-            elif verb == "standup":
-                done = f"standup called: {self.backend.standup()} agents asked"
-            elif verb == "up":
-                self.backend.up()
-                done = "the org is up"
-            elif verb == "down":
+    def _control(self, verb: Verb, agent: str | None) -> None:
+        if verb is Verb.DOWN:
+            try:
                 stopped = self.backend.down()
-                farewell = f"Stopped the org ({', '.join(stopped) or 'nothing was running'})."
-                self.call_from_thread(self.exit, None, 0, farewell)
+            except UserError as exc:
+                self.post_message(ActionDone(verb.value, str(exc)))
                 return
-            else:
-                return
+            farewell = f"Stopped the org ({', '.join(stopped) or 'nothing was running'})."
+            self.call_from_thread(self.exit, None, 0, farewell)
+            return
+        try:
+            done = self._verbs[verb](agent)
         except UserError as exc:
-            self.post_message(ActionDone(verb, str(exc)))
+            self.post_message(ActionDone(verb.value, str(exc)))
             return
         self.post_message(ActionDone(done))
+
+    # Each returns what to tell the user; they run in a worker thread.
+    def _pause(self, agent: str | None) -> str:
+        return f"{agent} {self.backend.toggle_pause(_named(agent))}"
+
+    def _kill(self, agent: str | None) -> str:
+        self.backend.kill(_named(agent))
+        return f"{agent} killed"
+
+    def _restart(self, agent: str | None) -> str:
+        self.backend.restart(_named(agent))
+        return f"{agent} restarted"
+
+    def _standup(self, _agent: str | None) -> str:
+        return f"standup called: {self.backend.standup()} agents asked"
+
+    def _up(self, _agent: str | None) -> str:
+        self.backend.up()
+        return "the org is up"
 
     def on_action_done(self, message: ActionDone) -> None:
         if message.error:
@@ -183,12 +215,8 @@ class MissionControlApp(App[None]):
             self.notify(message.what, markup=False)
             self.source.refresh()
 
-    def confirm_then(self, question: str, verb: str, agent: str | None) -> None:
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.control(verb, agent)
-
-        self.push_screen(Confirm(question), answered)
+    def on_mail_requested(self, message: MailRequested) -> None:
+        self.compose_mail(message.to)
 
     def compose_mail(self, to: str) -> None:
         def answered(draft: Draft | None) -> None:
@@ -206,35 +234,22 @@ class MissionControlApp(App[None]):
             return
         self.post_message(ActionDone(f"mail sent to {', '.join(m.to for m in sent)}"))
 
-    def show_help(self) -> None:
+    def on_help_requested(self, _message: HelpRequested) -> None:
         self.push_screen(HelpScreen())
 
-    def quit_keep_running(self) -> None:
+    def on_quit_requested(self, _message: QuitRequested) -> None:
         self.exit(None, 0, KEEP_RUNNING)
 
     # -- the command palette -------------------------------------------------------------------
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        grid = self.grid
-        for title, help_text, action in (
-            (
-                "Take over the selected agent",
-                "attach its terminal; C-] comes back",
-                grid.action_takeover,
-            ),
-            (
-                "Pause or resume the selected agent",
-                "freeze or thaw its whole tree",
-                grid.action_pause,
-            ),
-            ("Kill the selected agent", "asks first", grid.action_kill),
-            ("Restart the selected agent", "same window and worktree", grid.action_restart),
-            ("Mail the selected agent", "as the human", grid.action_mail),
-            ("Broadcast mail", "to every agent", grid.action_broadcast),
-            ("Call a standup", "every agent replies to you", grid.action_standup),
-            ("Toggle the focus layout", "one agent large", grid.action_focus_layout),
-            ("Start the org", "missionctl up", grid.action_up),
-            ("Quit, keep the org running", "missionctl comes back to it", grid.action_quit_keep),
-            ("Stop the org and quit", "asks first", grid.action_stop_and_quit),
-        ):
-            yield SystemCommand(title, help_text, action)
+        for row in ACTIONS:
+            if row.palette is not None:
+                title, help_text = row.palette
+                yield SystemCommand(title, help_text, getattr(self.grid, f"action_{row.action}"))
+
+
+def _named(agent: str | None) -> str:
+    if agent is None:
+        raise UserError("select an agent first")
+    return agent

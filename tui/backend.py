@@ -6,6 +6,7 @@ The real one is `missionctl.agents.org.facade.Org`; the app's tests use a fake.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from missionctl.agents.org.monitor import OrgSnapshot
@@ -46,10 +47,8 @@ class OrgBackend(Protocol):
         """Call `on_message(recipient, message)` for new mail (from a thread); returns stop."""
         ...
 
-    def begin_takeover(self, agent: str) -> tuple[int, int]: ...
-
-    def takeover_argv(self, agent: str) -> list[str]: ...
-
-    def end_takeover(self, agent: str, size: tuple[int, int] | None) -> None: ...
-
-    def resize_argv(self, agent: str, width: int, height: int) -> tuple[str, ...]: ...
+    def takeover(self, agent: str) -> AbstractContextManager[Callable[[], None]]:
+        """While open, `agent`'s window follows the terminal that attaches; the function
+        it gives attaches this terminal (blocking until C-] detaches). On close the
+        window gets its size back."""
+        ...

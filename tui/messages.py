@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 from textual.message import Message
 
 from missionctl.agents.org.monitor import OrgSnapshot
@@ -37,9 +39,71 @@ class ActionDone(Message):
         self.error = error
 
 
-class TakeoverEnded(Message):
-    """The user came back from an agent's terminal."""
+# -- what the grid asks the app for ------------------------------------------------------------
+class Verb(enum.Enum):
+    """Control actions on the org (or one agent of it)."""
+
+    PAUSE = "pause"  # pause, or resume a paused agent
+    KILL = "kill"
+    RESTART = "restart"
+    STANDUP = "standup"
+    UP = "up"
+    DOWN = "down"  # stop the org, then quit
+
+
+class AgentSelected(Message):
+    """The user selected `agent`: stream its screen at the fast rate."""
 
     def __init__(self, agent: str) -> None:
         super().__init__()
         self.agent = agent
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, AgentSelected)
+
+
+class WindowSized(Message):
+    """An agent's cell has this terminal area: size its window to match (a 1:1 mirror)."""
+
+    def __init__(self, agent: str, width: int, height: int) -> None:
+        super().__init__()
+        self.agent = agent
+        self.width = width
+        self.height = height
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, WindowSized) and message.agent == self.agent
+
+
+class TakeoverRequested(Message):
+    """Give the terminal to `agent` until C-] comes back."""
+
+    def __init__(self, agent: str) -> None:
+        super().__init__()
+        self.agent = agent
+
+
+class ControlRequested(Message):
+    """Do `verb` (to `agent`, for the verbs that take one); ask `confirm` first if given."""
+
+    def __init__(self, verb: Verb, agent: str | None = None, confirm: str | None = None) -> None:
+        super().__init__()
+        self.verb = verb
+        self.agent = agent
+        self.confirm = confirm
+
+
+class MailRequested(Message):
+    """Open the mail form, addressed to `to` (an agent, or "all")."""
+
+    def __init__(self, to: str) -> None:
+        super().__init__()
+        self.to = to
+
+
+class HelpRequested(Message):
+    """Show the help screen."""
+
+
+class QuitRequested(Message):
+    """Quit the app; the org keeps running."""

@@ -6,13 +6,16 @@ One object over the hub, the mailbox and the monitor, so the app has one seam
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import subprocess
+from collections.abc import Callable, Iterator
 
 from missionctl.agents.org.hub import Hub
 from missionctl.agents.org.monitor import OrgMonitor, OrgSnapshot
 from missionctl.agents.supervision.supervisor import call_standup
 from missionctl.agents.tmux.client import ControlClient
 from missionctl.agents.tmux.panes import PaneSource
+from missionctl.agents.tmux.server import env_outside_tmux
 from missionctl.mailbox import HUMAN, Mailbox, MailWatcher, Message
 from missionctl.workspace import Workspace
 
@@ -82,15 +85,18 @@ class Org:
         watcher.start()
         return watcher.stop
 
-    def begin_takeover(self, agent: str) -> tuple[int, int]:
-        return self.hub.begin_takeover(agent)
+    @contextlib.contextmanager
+    def takeover(self, agent: str) -> Iterator[Callable[[], None]]:
+        """While open, the agent's window follows the terminal that attaches; yields the
+        function that attaches this terminal (until C-]). The size comes back on exit."""
+        size = self.hub.begin_takeover(agent)
+        try:
+            argv = self.hub.takeover_argv(agent)
 
-    def takeover_argv(self, agent: str) -> list[str]:
-        return self.hub.takeover_argv(agent)
+            def attach() -> None:
+                # Interactive and as long as the user likes: no timeout on purpose.
+                subprocess.run(argv, env=env_outside_tmux(), check=False)
 
-    def end_takeover(self, agent: str, size: tuple[int, int] | None) -> None:
-        self.hub.end_takeover(agent, size)
-
-    def resize_argv(self, agent: str, width: int, height: int) -> tuple[str, ...]:
-        """The tmux command that sizes an agent's window (sent over the control client)."""
-        return ("resize-window", "-t", f"=hub:{agent}", "-x", str(width), "-y", str(height))
+            yield attach
+        finally:
+            self.hub.end_takeover(agent, size)

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import os
 import shlex
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -35,11 +34,11 @@ from missionctl.agents.tmux.panes import (
     ScreenUpdate,
     TmuxCommandError,
 )
+from missionctl.agents.tmux.server import SESSION, env_outside_tmux
 from missionctl.errors import UserError
 
 log = logging.getLogger(__name__)
 
-HUB_SESSION = "hub"
 # One line per window: id, index, name, active pane (tab-separated: names have no tabs).
 _WINDOWS_FORMAT = "#{window_id}\t#{window_index}\t#{window_name}\t#{pane_id}"
 
@@ -113,7 +112,7 @@ class ControlClient:
         self,
         socket_name: str,
         *,
-        session: str = HUB_SESSION,
+        session: str = SESSION,
         selected_hz: float = 20.0,
         background_hz: float = 5.0,
         pause_after: int = 1,
@@ -229,6 +228,11 @@ class ControlClient:
                 self._screens.pop(pane, None)
                 self._force_capture(pane)
 
+    async def resize(self, agent: str, width: int, height: int) -> None:
+        """Size the agent's window (its grid cell) through this connection."""
+        target = f"={self.session}:{agent}"
+        await self.command("resize-window", "-t", target, "-x", str(width), "-y", str(height))
+
     async def command(self, *args: str, timeout: float = 5.0) -> tuple[str, ...]:
         """Run one tmux command over the control connection; return its output lines."""
         line = " ".join(tmux_quote(a) for a in args)
@@ -273,7 +277,7 @@ class ControlClient:
     def _tmux_env(self) -> dict[str, str]:
         # Inside another tmux (the app run from a tmux pane) TMUX would make our
         # client refuse to attach as a nested session.
-        return {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+        return env_outside_tmux()
 
     async def _probe(self) -> str | None:
         """None if the hub session exists, else why not (without starting a server)."""

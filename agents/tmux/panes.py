@@ -75,7 +75,7 @@ class TmuxCommandError(UserError):
 
 
 class PaneSource(Protocol):
-    """Live screens of the hub's panes, and a way to send the hub commands."""
+    """Live screens of the hub's panes, and sizing the windows they show."""
 
     @property
     def state(self) -> HubState:
@@ -110,8 +110,7 @@ class PaneSource(Protocol):
         """
         ...
 
-    async def command(self, *args: str, timeout: float = 5.0) -> tuple[str, ...]:
-        """Run one tmux command on the hub (e.g. `resize-window -t r1 -x 80 -y 24`)
-        and return its output lines; raises `TmuxCommandError` if tmux refuses it and
-        `HubUnavailable` when not connected."""
+    async def resize(self, agent: str, width: int, height: int) -> None:
+        """Size `agent`'s window to `width` x `height` (its grid cell: a 1:1 mirror);
+        raises `TmuxCommandError` if tmux refuses and `HubUnavailable` when not connected."""
         ...

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from missionctl.agents.org.monitor import AgentView, OrgSnapshot, Usage
@@ -116,15 +117,10 @@ class FakeOrg:
         self.mail_listener = on_message
         return lambda: None
 
-    def begin_takeover(self, agent: str) -> tuple[int, int]:
+    @contextlib.contextmanager
+    def takeover(self, agent: str) -> Iterator[Callable[[], None]]:
         self.calls.append(("begin_takeover", agent))
-        return (80, 24)
-
-    def takeover_argv(self, agent: str) -> list[str]:
-        return ["true"]
-
-    def end_takeover(self, agent: str, size: tuple[int, int] | None) -> None:
-        self.calls.append(("end_takeover", agent))
-
-    def resize_argv(self, agent: str, width: int, height: int) -> tuple[str, ...]:
-        return ("resize-window", "-t", f"=hub:{agent}", "-x", str(width), "-y", str(height))
+        try:
+            yield lambda: self.calls.append(("attached", agent))
+        finally:
+            self.calls.append(("end_takeover", agent))

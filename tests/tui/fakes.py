@@ -22,8 +22,8 @@ CommandHandler = Callable[[tuple[str, ...]], Sequence[str]]
 class FakePaneSource:
     """Records what the app asks for; tests push screens and states into it.
 
-    `start` connects at once with `agents`; `command` answers through `handler`
-    (default: no output) and records every call in `commands`.
+    `start` connects at once with `agents`; `resize` goes through `handler` (which
+    may raise to stand for tmux refusing) and is recorded in `commands`.
     """
 
     def __init__(
@@ -70,12 +70,14 @@ class FakePaneSource:
     def refresh(self, agent: str | None = None) -> None:
         self.refreshes.append(agent)
 
-    async def command(self, *args: str, timeout: float = 5.0) -> tuple[str, ...]:
+    async def resize(self, agent: str, width: int, height: int) -> None:
+        args = ("resize", agent, str(width), str(height))
         self.commands.append(args)
         if self._state is not HubState.CONNECTED:
-            raise HubUnavailable(f"cannot run {args[0]!r}: the hub is {self._state.value}")
+            raise HubUnavailable(f"cannot resize {agent}: the hub is {self._state.value}")
         try:
-            return tuple(self.handler(args)) if self.handler else ()
+            if self.handler:
+                self.handler(args)
         except TmuxCommandError:
             raise
         except Exception as exc:  # a handler's error stands for tmux refusing the command

@@ -6,14 +6,19 @@ import time
 from collections.abc import Callable
 
 import pytest
+from textual.binding import Binding
 from textual.message import Message as TextualMessage
+from textual.notifications import Notify
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
 from missionctl.agents.tmux.panes import ConnectionChanged, HubState, ScreenUpdate
-from missionctl.tui.app import KEEP_RUNNING, MissionControlApp
+from missionctl.tui.actions import ACTIONS, key_table
+from missionctl.tui.app import KEEP_RUNNING, NO_TAKEOVER, MissionControlApp
 from missionctl.tui.messages import ActionDone
+from missionctl.tui.screens.grid import GridScreen
 from missionctl.tui.widgets.mail_feed import MailFeed
+from tests.conftest import REPO
 from tests.tui.fake_org import FakeOrg, mail
 
 
@@ -41,8 +46,8 @@ async def test_eight_agents_in_a_four_by_two_grid_sized_one_to_one() -> None:
         assert len({r.y for r in regions}) == 2 and len({r.x for r in regions}) == 4
         # Every agent window is resized to exactly its cell's terminal area.
         sizes = {c.agent: tuple(c.mirror.size) for c in grid.cells}
-        resized = {cmd[2].split(":")[1]: (int(cmd[4]), int(cmd[6]))
-                   for cmd in org.source.commands if cmd[0] == "resize-window"}  # fmt: skip
+        resized = {cmd[1]: (int(cmd[2]), int(cmd[3]))
+                   for cmd in org.source.commands if cmd[0] == "resize"}  # fmt: skip
         assert resized == sizes
         assert all(w >= 40 and h >= 20 for w, h in sizes.values())
 
@@ -151,12 +156,9 @@ async def test_focus_layout_gives_the_selected_agent_the_large_cell() -> None:
             pilot,
             lambda: (
                 (
-                    "resize-window",
-                    "-t",
-                    "=hub:r5",
-                    "-x",
+                    "resize",
+                    "r5",
                     str(cells["r5"].mirror.size.width),
-                    "-y",
                     str(cells["r5"].mirror.size.height),
                 )
                 in org.source.commands
@@ -264,3 +266,38 @@ async def test_mail_text_is_never_markup() -> None:
         await pilot.pause()
         assert app.is_running
         assert any("[/] verdict" in n.message for n in app._notifications)
+
+
+def test_the_readme_key_table_is_the_actions_table() -> None:
+    readme = (REPO / "README.md").read_text()
+    start = readme.index("<!-- keys: tui/actions.py -->\n") + len("<!-- keys: tui/actions.py -->\n")
+    assert readme[start : readme.index("\n<!-- /keys -->")] == key_table()
+    # And every key the grid binds is in it, and nothing else.
+    bound = {key for b in GridScreen.BINDINGS if isinstance(b, Binding) for key in b.key.split(",")}
+    shown = {b.key for row in ACTIONS for b in row.bindings}
+    assert bound == {key for keys in shown for key in keys.split(",")}
+
+
+async def test_the_palette_offers_every_action_of_the_table() -> None:
+    app, _org = make_app()
+    async with app.run_test(size=(200, 60)):
+        titles = {c.title for c in app.get_system_commands(app.grid)}
+    assert {row.palette[0] for row in ACTIONS if row.palette} <= titles
+
+
+async def test_without_a_terminal_to_hand_over_takeover_says_so_and_gives_the_window_back() -> None:
+    # Headless here (as in a browser): the app cannot suspend itself for a tmux attach.
+    app, org = make_app()
+    notes: list[str] = []
+
+    def hook(message: TextualMessage) -> None:
+        if isinstance(message, Notify):
+            notes.append(message.notification.message)
+
+    async with app.run_test(size=(200, 60), message_hook=hook) as pilot:
+        await pilot.press("3", "enter")
+        await until(pilot, lambda: ("end_takeover", "r3") in org.calls and bool(notes))
+    assert [c for c in org.calls if c[-1] == "r3"][-2:] == [
+        ("begin_takeover", "r3"), ("end_takeover", "r3"),
+    ]  # fmt: skip
+    assert NO_TAKEOVER in notes

@@ -3,51 +3,35 @@
 from __future__ import annotations
 
 from itertools import pairwise
-from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from missionctl.agents.org.monitor import OrgSnapshot
 from missionctl.agents.tmux.panes import ConnectionChanged, HubState, PaneEvent, ScreenUpdate
-from missionctl.tui import layout
-from missionctl.tui.messages import SnapshotReady
+from missionctl.tui import actions, layout
+from missionctl.tui.messages import (
+    AgentSelected,
+    ControlRequested,
+    HelpRequested,
+    MailRequested,
+    QuitRequested,
+    SnapshotReady,
+    TakeoverRequested,
+    Verb,
+    WindowSized,
+)
 from missionctl.tui.widgets.agent_cell import AgentCell
 from missionctl.tui.widgets.mail_feed import MailFeed
-
-if TYPE_CHECKING:
-    from missionctl.tui.app import MissionControlApp
 
 FEED_ROWS = 5
 
 
 class GridScreen(Screen[None]):
-    BINDINGS = [
-        Binding("left,h", "move(-1, 0)", "Left", show=False),
-        Binding("right,l", "move(1, 0)", "Right", show=False),
-        Binding("up,k", "move(0, -1)", "Up", show=False),
-        Binding("down,j", "move(0, 1)", "Down", show=False),
-        *[
-            Binding(str(i), f"select_index({i - 1})", f"Agent {i}", show=False)
-            for i in range(1, 10)
-        ],
-        Binding("enter", "takeover", "Take over"),
-        Binding("p", "pause", "Pause"),
-        Binding("x", "kill", "Kill"),
-        Binding("r", "restart", "Restart"),
-        Binding("m", "mail", "Mail"),
-        Binding("b", "broadcast", "Broadcast"),
-        Binding("s", "standup", "Standup", show=False),
-        Binding("f", "focus_layout", "Focus"),
-        Binding("u", "up", "Start org", show=False),
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit_keep", "Quit"),
-        Binding("Q", "stop_and_quit", "Stop org+quit"),
-    ]
+    BINDINGS = actions.bindings()
 
     def __init__(self, agents: tuple[str, ...]) -> None:
         super().__init__()
@@ -58,13 +42,6 @@ class GridScreen(Screen[None]):
         self.shape = layout.Shape(1, 1)
         self._sizes: dict[str, tuple[int, int]] = {}
         self.snapshot: OrgSnapshot | None = None
-
-    @property
-    def mc(self) -> MissionControlApp:
-        from missionctl.tui.app import MissionControlApp
-
-        assert isinstance(self.app, MissionControlApp)
-        return self.app
 
     def compose(self) -> ComposeResult:
         yield Static("", id="banner")
@@ -135,7 +112,7 @@ class GridScreen(Screen[None]):
                 continue
             if force or self._sizes.get(cell.agent) != (w, h):
                 self._sizes[cell.agent] = (w, h)
-                self.mc.resize_window(cell.agent, w, h)
+                self.post_message(WindowSized(cell.agent, w, h))
 
     # -- data in ----------------------------------------------------------------------------
     def pane_event(self, event: PaneEvent) -> None:
@@ -190,7 +167,7 @@ class GridScreen(Screen[None]):
         self.selected = index % len(self.cells)
         for i, cell in enumerate(self.cells):
             cell.set_class(i == self.selected, "selected")
-        self.mc.select_agent(self.selected_agent)
+        self.post_message(AgentSelected(self.selected_agent))
         if self.focus_mode:
             self.apply_layout()
 
@@ -215,41 +192,42 @@ class GridScreen(Screen[None]):
         self.focus_mode = not self.focus_mode
         self.apply_layout()
 
-    # -- actions on the selected agent -----------------------------------------------------------
+    # -- actions on the selected agent: the app carries them out ----------------------------------
     def action_takeover(self) -> None:
-        self.mc.take_over(self.selected_agent)
+        self.post_message(TakeoverRequested(self.selected_agent))
 
     def action_pause(self) -> None:
-        self.mc.control("pause", self.selected_agent)
+        self.post_message(ControlRequested(Verb.PAUSE, self.selected_agent))
 
     def action_kill(self) -> None:
-        self.mc.confirm_then(
-            f"Kill {self.selected_agent} and everything it started?", "kill", self.selected_agent
-        )
+        agent = self.selected_agent
+        ask = f"Kill {agent} and everything it started?"
+        self.post_message(ControlRequested(Verb.KILL, agent, confirm=ask))
 
     def action_restart(self) -> None:
-        self.mc.control("restart", self.selected_agent)
+        self.post_message(ControlRequested(Verb.RESTART, self.selected_agent))
 
     def action_mail(self) -> None:
-        self.mc.compose_mail(self.selected_agent)
+        self.post_message(MailRequested(self.selected_agent))
 
     def action_broadcast(self) -> None:
-        self.mc.compose_mail("all")
+        self.post_message(MailRequested("all"))
 
     def action_standup(self) -> None:
-        self.mc.control("standup", None)
+        self.post_message(ControlRequested(Verb.STANDUP))
 
     def action_up(self) -> None:
-        self.mc.control("up", None)
+        self.post_message(ControlRequested(Verb.UP))
 
     def action_help(self) -> None:
-        self.mc.show_help()
+        self.post_message(HelpRequested())
 
     def action_quit_keep(self) -> None:
-        self.mc.quit_keep_running()
+        self.post_message(QuitRequested())
 
     def action_stop_and_quit(self) -> None:
-        self.mc.confirm_then("Stop every agent and the hub, then quit?", "down", None)
+        ask = "Stop every agent and the hub, then quit?"
+        self.post_message(ControlRequested(Verb.DOWN, confirm=ask))
 
 
 def _reorder(grid: Container, order: list[AgentCell]) -> None:
