@@ -99,8 +99,25 @@ def _head_and_tail(path: Path) -> tuple[list[metrics.Event], list[metrics.Event]
     )
 
 
-def load_run_dir(path: Path) -> RunInfo:
-    """The run recorded in directory `path`."""
+@dataclass(frozen=True)
+class RunEvents:
+    """A run's record and the events that say what it was and how it ended.
+
+    What the ledger judges a run by: the whole `start` event (code, config, seeds,
+    budget, environment, data and evaluation hashes) and the whole `end` event.
+    """
+
+    path: Path
+    status: str
+    record: dict[str, Any]
+    start: metrics.StartEvent | None
+    end: metrics.EndEvent | None
+    evals: tuple[metrics.EvalEvent, ...]
+    last_step: int
+
+
+def read_run_events(path: Path) -> RunEvents:
+    """The run recorded in directory `path`: its `config.json`, status and key events."""
     try:
         record: dict[str, Any] = json.loads((path / CONFIG_FILE).read_text())
     except (OSError, ValueError):
@@ -112,7 +129,7 @@ def load_run_dir(path: Path) -> RunInfo:
     events = head + tail
     start = next((e for e in events if isinstance(e, metrics.StartEvent)), None)
     end = next((e for e in reversed(events) if isinstance(e, metrics.EndEvent)), None)
-    evals = [e for e in events if isinstance(e, metrics.EvalEvent)]
+    evals = tuple(e for e in events if isinstance(e, metrics.EvalEvent))
     steps = [e.step for e in events if isinstance(e, metrics.StepEvent)]
     if end is not None:
         status = end.status
@@ -120,11 +137,18 @@ def load_run_dir(path: Path) -> RunInfo:
         status = "running" if start is not None else "queued"
     else:
         status = "unknown"
+    return RunEvents(path, status, record, start, end, evals, max(steps, default=0))
+
+
+def load_run_dir(path: Path) -> RunInfo:
+    """The run recorded in directory `path`."""
+    run = read_run_events(path)
+    record, start, end, evals = run.record, run.start, run.end, run.evals
     best = min((e.val_bpb for e in evals), default=None)
     return RunInfo(
         run_id=path.name,
         path=path,
-        status=status,
+        status=run.status,
         agent=start.agent if start else record.get("agent"),
         preset=start.preset if start else record.get("preset"),
         created=record.get("created"),
@@ -135,7 +159,7 @@ def load_run_dir(path: Path) -> RunInfo:
         data_seed=start.data_seed if start else record.get("data_seed"),
         config=start.config if start else record.get("config", {}),
         config_hash=start.config_hash if start else record.get("config_hash"),
-        steps=end.steps if end else max(steps, default=0),
+        steps=end.steps if end and end.steps is not None else run.last_step,
         final_val_bpb=end.final_val_bpb if end else (evals[-1].val_bpb if evals else None),
         best_val_bpb=end.best_val_bpb if end else best,
         error=end.error if end else None,
@@ -253,6 +277,9 @@ class MetricsTail:
             )
         else:
             self._end = event
+            if self._last_val is None and event.final_val_bpb is not None:
+                # A run of any command reports its metric only at its end.
+                self._last_val = self._best_val = event.final_val_bpb
 
     def poll(self) -> RunProgress:
         """The run's progress including every complete line written so far."""
