@@ -145,7 +145,11 @@ def compare_runs(
                 f"config: run {run.run_id} used preset {run.preset}, not {first.preset}"
             )
     for run in (*baseline, *treatment):
-        if not run.complete:
+        if run.status == "nan":
+            differences.append(
+                f"nan: run {run.run_id} diverged: evidence of instability, not a value to average"
+            )
+        elif not run.complete:
             differences.append(f"status: run {run.run_id} is {run.status}")
     reasons += differences
     b_values = [r.value(metric) for r in baseline]

@@ -320,7 +320,7 @@ def _check(spec: ExperimentSpec, where: _Where, resolve_ref: Any) -> ExperimentS
     )  # fmt: skip
     value = getattr(spec, own)
     if value is None:
-        raise _fail(where, (own,), f"a {spec.test} test needs {own}", f"add `{own} = 0.01`")
+        raise _fail(where, ("test",), f"a {spec.test} test needs {own}", f"add `{own} = 0.01`")
     if not math.isfinite(value) or value <= 0:
         raise _fail(where, (own,), f"must be greater than 0, not {value:g}", f"e.g. `{own} = 0.01`")
     if getattr(spec, other) is not None:
