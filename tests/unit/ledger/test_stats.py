@@ -32,8 +32,8 @@ def test_seeds_needed_is_the_first_n_whose_interval_clears_the_distance() -> Non
     for sd, distance, alpha in [(0.01, 0.004, 0.05), (0.02, 0.01, 0.025), (0.005, 0.02, 0.05)]:
         n = seeds_needed(sd, distance, alpha)
         assert n is not None
-        half = lambda k: stats.t.ppf(1 - alpha, k - 1) * sd / math.sqrt(k)  # noqa: E731
-        assert half(n) < distance and (n == 2 or half(n - 1) >= distance)
+        half = [stats.t.ppf(1 - alpha, k - 1) * sd / math.sqrt(k) for k in (n - 1, n)]
+        assert half[1] < distance and (n == 2 or half[0] >= distance)
     assert seeds_needed(0.01, 0.0, 0.05) is None  # the mean sits on the threshold
     assert seeds_needed(1.0, 1e-6, 0.05) is None  # beyond any sensible count
     assert seeds_needed(0.0, 0.001, 0.05) == 2
