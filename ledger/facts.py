@@ -98,17 +98,18 @@ class RunFacts(msgspec.Struct, kw_only=True, frozen=True):
         return self.slurm_node or self.host
 
 
-def signature(run_dir: Path) -> str | None:
+def signature(run_dir: Path | str) -> str | None:
     """Size and mtime of the run's files: equal signatures mean unchanged facts.
 
     None when the run has no `config.json` (not a run, or not reserved yet).
     """
+    base = str(run_dir)
     try:
-        config = os.stat(run_dir / CONFIG_FILE)
+        config = os.stat(f"{base}/{CONFIG_FILE}")
     except FileNotFoundError:
         return None
     try:
-        events = os.stat(run_dir / METRICS_FILE)
+        events = os.stat(f"{base}/{METRICS_FILE}")
         metrics_part = f"{events.st_size}:{events.st_mtime_ns}"
     except FileNotFoundError:
         metrics_part = "-"

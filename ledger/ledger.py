@@ -215,18 +215,22 @@ class Ledger:
                 f"SELECT run_id, signature, facts FROM run_facts WHERE run_id IN ({marks})", part
             ):
                 cached[run_id] = (sig, blob)
-        found, fresh = self._facts_from(ids, cached)
+        found, fresh, _ = self._facts_from(ids, cached)
         self._cache_facts(fresh)
         return found
 
     def _facts_from(
         self, ids: Sequence[str], cached: Mapping[str, tuple[str, bytes]]
-    ) -> tuple[dict[str, RunFacts], list[tuple[str, str, bytes]]]:
+    ) -> tuple[dict[str, RunFacts], list[tuple[str, str, bytes]], dict[str, str]]:
+        """(facts by run, cache rows to write, the signature each was read at)."""
         found: dict[str, RunFacts] = {}
         fresh: list[tuple[str, str, bytes]] = []
+        signatures: dict[str, str] = {}
+        root = str(self.runs_dir)
         for run_id in ids:
-            path = self.runs_dir / run_id
+            path = f"{root}/{run_id}"
             sig = run_facts.signature(path)
+            signatures[run_id] = sig or "-"
             if sig is None:
                 found[run_id] = run_facts.missing(run_id)
                 continue
@@ -234,11 +238,11 @@ class Ledger:
             if hit is not None and hit[0] == sig:
                 found[run_id] = run_facts.decode(hit[1])
                 continue
-            facts = run_facts.read_facts(path)
+            facts = run_facts.read_facts(Path(path))
             found[run_id] = facts
             if facts.status in FINISHED:
                 fresh.append((run_id, sig, run_facts.encode(facts)))
-        return found, fresh
+        return found, fresh, signatures
 
     def _cache_facts(self, fresh: Sequence[tuple[str, str, bytes]]) -> None:
         if not fresh:
@@ -296,16 +300,45 @@ class Ledger:
             peers = sorted(
                 (o for o in existing if exp.arms.get(o.arm) and exp.arms[o.arm].commit is None
                  and o.facts.status != "missing" and o.run_id != run.run_id),
-                key=lambda o: o.order,
+                key=lambda o: (o.attached, o.run_id),
             )  # fmt: skip
             if peers:
                 reasons += rules.code_against(peers[0].facts, run)
         return list(dict.fromkeys(reasons))
 
+    def _neighbours(
+        self, exp: ExperimentSpec, arm: str, runs: Sequence[RunFacts]
+    ) -> list[Attached]:
+        """The attached runs a new run of `arm` is checked against: the same runs, the same
+        (arm, seed), and the first run of an arm without a ref (whose code all share).
+
+        Not every attached run: an experiment of hundreds of runs attaches in constant time.
+        """
+        ids = [r.run_id for r in runs]
+        seeds = [r.init_seed for r in runs if r.init_seed is not None]
+        marks_ids, marks_seeds = ",".join("?" * len(ids)), ",".join("?" * len(seeds))
+        rows = self.db.execute(
+            "SELECT arm, seed, run_id, attached FROM attachments WHERE experiment = ? AND"
+            f" (run_id IN ({marks_ids}) OR (arm = ? AND seed IN ({marks_seeds})))",
+            (exp.id, *ids, arm, *seeds),
+        ).fetchall()
+        refless = [name for name, a in exp.arms.items() if a.commit is None]
+        marks_arms = ",".join("?" * len(refless))
+        rows += self.db.execute(
+            "SELECT arm, seed, run_id, attached FROM attachments WHERE experiment = ? AND"
+            f" arm IN ({marks_arms}) ORDER BY attached, run_id LIMIT 1",
+            (exp.id, *refless),
+        ).fetchall()
+        unique = {r[2]: (r[0], int(r[1]), r[2], float(r[3])) for r in rows}
+        cached = self._cached_facts(set(unique), everything=False)
+        found, _, _ = self._facts_from(list(unique), cached)
+        return [Attached(a, s, r, t, found[r]) for a, s, r, t in unique.values()]
+
     def check(self, exp_id: str, arm: str, run: RunFacts) -> None:
         """Raise `UserError` with the first reason `run` may not join `arm` of `exp_id`."""
         exp = self.experiment(exp_id).spec
-        _refuse(self.refusals(exp, arm, run, self.attachments(exp_id)))
+        neighbours = self._neighbours(exp, arm, [run]) if arm in exp.arms else []
+        _refuse(self.refusals(exp, arm, run, neighbours))
 
     def attach(
         self, exp_id: str, arm: str, run_ids: Sequence[str], *, via: str = "attach",
@@ -329,25 +362,15 @@ class Ledger:
                 f"no run {unknown[0]!r} in {self.runs_dir}; `missionctl runs` lists the runs"
             )
         found = {**self.run_facts(r for r in run_ids if r not in given), **given}
+        runs = [found[r] for r in run_ids]
         with store.write(self.db):
-            rows = self._attached(exp_id)
-            cached = {
-                r[0]: (r[1], r[2])
-                for r in self.db.execute(
-                    "SELECT run_id, signature, facts FROM run_facts WHERE run_id IN"
-                    " (SELECT run_id FROM attachments WHERE experiment = ?)",
-                    (exp_id,),
-                )
-            }
-            existing_facts, _ = self._facts_from([r[2] for r in rows], cached)
-            existing = [Attached(a, s, r, t, existing_facts[r]) for a, s, r, t in rows]
+            existing = self._neighbours(exp, arm, runs) if arm in exp.arms else []
             added: list[Attached] = []
             now = time.time()
-            for run_id in run_ids:
-                run = found[run_id]
+            for run in runs:
                 _refuse(self.refusals(exp, arm, run, existing + added))
                 assert run.init_seed is not None
-                added.append(Attached(arm, run.init_seed, run_id, now, run))
+                added.append(Attached(arm, run.init_seed, run.run_id, now, run))
             self.db.executemany(
                 "INSERT INTO attachments (experiment, arm, seed, run_id, attached, via)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -380,13 +403,13 @@ class Ledger:
             wanted = {r[2] for rows in attachments.values() for r in rows}
             cached = self._cached_facts(wanted, everything=len(ids) > 1)
             stored = self._stored_verdicts(ids)
-        found, fresh = self._facts_from(sorted(wanted), cached)
+        found, fresh, signatures = self._facts_from(sorted(wanted), cached)
         verdicts: dict[str, Verdict] = {}
         new_rows: list[tuple[str, str, bytes, float]] = []
         for experiment in experiments:
             rows = attachments[experiment.id]
             attached = [Attached(a, s, r, t, found[r]) for a, s, r, t in rows]
-            sig = _verdict_signature(experiment.spec, attached, self.runs_dir)
+            sig = _verdict_signature(experiment.spec, attached, signatures)
             hit = stored.get(experiment.id)
             if hit is not None and hit[0] == sig:
                 verdicts[experiment.id] = _decode_verdict(hit[1])
@@ -549,10 +572,13 @@ def _refuse(reasons: Sequence[str]) -> None:
         raise UserError(f"{reasons[0]}{more}; nothing was attached")
 
 
-def _verdict_signature(exp: ExperimentSpec, attached: Sequence[Attached], runs_dir: Path) -> str:
+def _verdict_signature(
+    exp: ExperimentSpec, attached: Sequence[Attached], signatures: Mapping[str, str]
+) -> str:
+    """What a verdict was computed from: the spec, and each attached run's files and status."""
     digest = hashlib.sha256(exp.spec_hash().encode())
     for a in attached:
-        sig = run_facts.signature(runs_dir / a.run_id) or "-"
+        sig = signatures.get(a.run_id, "-")
         digest.update(f"|{a.arm}|{a.seed}|{a.run_id}|{a.attached}|{sig}|{a.facts.status}".encode())
     return digest.hexdigest()
 

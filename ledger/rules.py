@@ -74,8 +74,17 @@ def _budget_text(budget: Mapping[str, Any] | None) -> str:
     return f"{budget['kind']}={budget.get('amount', 0):g}"
 
 
-def against_arm(spec: ExperimentSpec, arm: str, seed: int, run: RunFacts) -> list[str]:
-    """What makes `run` unfit for `arm` with `seed`, from its own metadata alone."""
+def against_arm(
+    spec: ExperimentSpec,
+    arm: str,
+    seed: int,
+    run: RunFacts,
+    expected: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """What makes `run` unfit for `arm` with `seed`, from its own metadata alone.
+
+    `expected` is the arm's config for `seed` when the caller has it already.
+    """
     who = run_name(run)
     reasons: list[str] = []
     if run.runner != spec.runner:
@@ -105,13 +114,18 @@ def against_arm(spec: ExperimentSpec, arm: str, seed: int, run: RunFacts) -> lis
             f"seeds: {who} has data_seed {run.data_seed} but seed {fmt(run.init_seed)};"
             " an experiment's runs use one seed for both"
         )
-    reasons += _config(spec, arm, seed, run)
+    if expected is None:
+        expected = spec.expected_config(arm, seed)
+    reasons += _config(spec, arm, expected, run)
     reasons += _code_of_arm(spec, arm, run)
     return reasons
 
 
-def _config(spec: ExperimentSpec, arm: str, seed: int, run: RunFacts) -> list[str]:
-    expected = spec.expected_config(arm, seed)
+def _config(
+    spec: ExperimentSpec, arm: str, expected: Mapping[str, Any], run: RunFacts
+) -> list[str]:
+    if run.config == expected:
+        return []  # the common case, without comparing key by key (15 == 15.0 here too)
     knobs = spec.declared_knobs
     reasons = []
     outside = []

@@ -169,8 +169,13 @@ def decide(spec: ExperimentSpec, attached: Sequence[Attached]) -> Verdict:
             else:
                 missing.append(MissingRun(arm=arm, seed=seed, why="not run"))
 
+    configs: dict[tuple[str, int], dict[str, Any]] = {}
     for (arm, seed), run in selected.items():
-        reasons += rules.against_arm(spec, arm, seed, run)
+        # A trainer arm's config is the same for every seed: build it once per arm.
+        key = (arm, seed if spec.runner == "command" else 0)
+        if key not in configs:
+            configs[key] = spec.expected_config(arm, seed)
+        reasons += rules.against_arm(spec, arm, seed, run, configs[key])
         reasons += rules.early_stop(run)
         reasons += rules.metric_reported(spec.metric, run)
     code_ref, base_ref = rules.reference_runs(spec, selected)
