@@ -42,7 +42,7 @@ def test_eight_processes_attach_and_read_without_losing_a_row(lab: Lab) -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         for arm in ARMS
     ]
     results = [(w.wait(timeout=600), *w.communicate(timeout=60)) for w in workers]
