@@ -283,6 +283,9 @@ def exp_main(argv: list[str]) -> int:
             added = ledger.attach(args.id, args.arm, args.runs)
             seeds = ", ".join(f"{a.run_id} (seed {a.seed})" for a in added)
             print(f"attached to {args.id} arm {args.arm}: {seeds}")
+            # Computed here (the statistics import costs ~0.25 s) so that the agents'
+            # `exp verdict` calls answer from the cache.
+            print(f"{args.id}: {ledger.verdict(args.id).decision}")
             return 0
         verdict = ledger.verdict(args.id)
     if args.json:

@@ -22,7 +22,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -30,7 +30,6 @@ from missionctl import proc
 from missionctl.errors import UserError
 from missionctl.ledger import facts as run_facts
 from missionctl.ledger import rules, spec, store
-from missionctl.ledger.compare import Comparison, compare_runs
 from missionctl.ledger.facts import FINISHED, RunFacts
 from missionctl.ledger.rules import run_name
 from missionctl.ledger.spec import ExperimentSpec
@@ -38,6 +37,9 @@ from missionctl.ledger.verdict import DECIDED, POSITIVE, Attached, Verdict, deci
 from missionctl.names import ENV_AGENT
 from missionctl.train.record import check_run_id
 from missionctl.workspace import Workspace
+
+if TYPE_CHECKING:
+    from missionctl.ledger.compare import Comparison
 
 DEFAULT_FDR = 0.05
 
@@ -513,6 +515,8 @@ class Ledger:
         self, baseline: Sequence[str], treatment: Sequence[str], metric: str = "val_bpb"
     ) -> Comparison:
         """An ad-hoc comparison of bare runs: what differs, and why no conclusion follows."""
+        from missionctl.ledger.compare import compare_runs
+
         for run_id in (*baseline, *treatment):
             check_run_id(run_id)
             if run_facts.signature(self.runs_dir / run_id) is None:

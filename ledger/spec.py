@@ -41,7 +41,7 @@ from typing import Any
 import msgspec
 
 from missionctl.errors import UserError
-from missionctl.train.command import COMMAND_KEY, command_config
+from missionctl.train.commandline import COMMAND_KEY, command_config
 from missionctl.train.config import MAX_SEED, SEED_KEYS, Budget, parse_value, preset
 
 EXPERIMENT_ID_RULE = (

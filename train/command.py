@@ -35,7 +35,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
@@ -45,6 +45,7 @@ from missionctl.cliargs import parser
 from missionctl.errors import UserError
 from missionctl.names import ENV_AGENT, ENV_WORKSPACE
 from missionctl.train import envfacts, metrics
+from missionctl.train.commandline import command_config
 from missionctl.train.config import MAX_SEED
 from missionctl.train.gate import PlannedRun, RunGate, load_gate
 from missionctl.train.record import RunRecord, check_run_id, git_state, new_run_id, runs_root
@@ -54,28 +55,9 @@ ENV_METRICS = "MISSIONCTL_METRICS"
 ENV_RUN_ID = "MISSIONCTL_RUN_ID"
 ENV_SEED = "MISSIONCTL_SEED"
 REPORTED_FILE = "reported.jsonl"
-COMMAND_KEY = "command"
 BUDGET_KEYS = ("steps", "tokens", "flops", "train_time")
 # After the time limit, SIGTERM; after this grace, SIGKILL.
 KILL_GRACE_S = 10.0
-_ASSIGNMENT_RE = re.compile(r"^(?:--)?([A-Za-z_][A-Za-z0-9_.-]*)=(.*)\Z", re.DOTALL)
-
-
-def command_config(argv: Sequence[str]) -> dict[str, Any]:
-    """What a command line sets: each `--key=value` or `key=value`, the rest as `command`.
-
-    Two runs whose commands differ other than in an experiment's declared knobs
-    were not a controlled comparison; this is how the ledger sees it.
-    """
-    config: dict[str, Any] = {}
-    program: list[str] = []
-    for token in argv:
-        m = _ASSIGNMENT_RE.match(token)
-        if m:
-            config[m.group(1)] = m.group(2)
-        else:
-            program.append(token)
-    return {COMMAND_KEY: shlex.join(program), **config}
 
 
 def config_hash(config: Mapping[str, Any]) -> str:

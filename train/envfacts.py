@@ -9,7 +9,6 @@ type, node or torch version is a confound.
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata
 import os
 import platform
 import socket
@@ -45,6 +44,8 @@ def environment() -> Environment:
 
 def installed_torch_version() -> str | None:
     """The installed torch's version, read from its metadata (no import), or None."""
+    import importlib.metadata  # a few ms, paid only by runs that record their environment
+
     try:
         return importlib.metadata.version("torch")
     except importlib.metadata.PackageNotFoundError:

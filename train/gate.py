@@ -9,7 +9,6 @@ trainer and `missionctl run` find it at run time without importing the ledger.
 
 from __future__ import annotations
 
-import importlib.metadata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -63,6 +62,8 @@ class RunGate(Protocol):
 
 def load_gate() -> RunGate:
     """The installed experiment gate; a `UserError` when missionctl's ledger is missing."""
+    import importlib.metadata  # only runs with --exp pay for reading the installed metadata
+
     for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         if entry.name == GATE_NAME:
             factory = entry.load()

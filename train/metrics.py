@@ -53,6 +53,7 @@ version; readers ignore fields they do not know.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import types
@@ -214,6 +215,12 @@ def _matches(value: Any, annotation: Any) -> bool:
     return isinstance(value, annotation)
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    # Resolving the annotations costs more than checking a whole line: once per class.
+    return typing.get_type_hints(cls)
+
+
 def validate(obj: Mapping[str, Any]) -> list[str]:
     """Every way the decoded line `obj` breaks the schema (empty when it follows it)."""
     problems: list[str] = []
@@ -222,7 +229,7 @@ def validate(obj: Mapping[str, Any]) -> list[str]:
     cls = EVENT_TYPES.get(obj.get("event"))  # type: ignore[arg-type]
     if cls is None:
         return [*problems, f"event {obj.get('event')!r} is not one of {', '.join(EVENT_TYPES)}"]
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     for f in fields(cls):
         if f.name not in obj:
             # A field added within the version has a default: older files lack it.

@@ -60,6 +60,7 @@ def test_register_attach_and_read_the_verdict(lab: Lab) -> None:
     assert code == 0, err
     assert (
         out == "attached to softcap arm baseline: base1 (seed 1), base2 (seed 2), base3 (seed 3)\n"
+        "softcap: pending\n"
     )
     code, out, _ = run_cli(["exp", "list"], cwd=lab.root)
     assert out.splitlines()[1].split()[:5] == [

@@ -169,7 +169,7 @@ def test_a_missing_file_is_one_sentence(tmp_path: Path) -> None:
 
 
 def test_command_lines_are_read_as_config() -> None:
-    from missionctl.train.command import command_config
+    from missionctl.train.commandline import command_config
 
     assert command_config(["python", "-m", "scripts.train", "--depth=12", "lr=0.02", "-v", "x y"]) == {
         "command": "python -m scripts.train -v 'x y'", "depth": "12", "lr": "0.02",
