@@ -53,7 +53,6 @@ version; readers ignore fields they do not know.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import types
@@ -215,10 +214,14 @@ def _matches(value: Any, annotation: Any) -> bool:
     return isinstance(value, annotation)
 
 
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
+_HINTS: dict[str, dict[str, Any]] = {}
+
+
+def _hints(cls: type[Event]) -> dict[str, Any]:
     # Resolving the annotations costs more than checking a whole line: once per class.
-    return typing.get_type_hints(cls)
+    if cls.kind not in _HINTS:
+        _HINTS[cls.kind] = typing.get_type_hints(cls)
+    return _HINTS[cls.kind]
 
 
 def validate(obj: Mapping[str, Any]) -> list[str]:
