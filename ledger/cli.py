@@ -239,7 +239,7 @@ def exp_main(argv: list[str]) -> int:
     new.add_argument("--command", help="or: the command `missionctl run` runs ({seed} is replaced)")
     new.add_argument("--budget", help="the trainer's --budget syntax: flops=3e12")
     new.add_argument(
-        "--arm", nargs="+", action="append", metavar="NAME [KEY=VALUE",
+        "--arm", nargs="+", action="append", metavar=("NAME", "KEY=VALUE"),
         help="an arm and its config overrides; repeat for each (one must be baseline)",
     )  # fmt: skip
     new.add_argument(

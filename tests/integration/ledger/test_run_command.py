@@ -51,9 +51,11 @@ def _run(root: Path, *argv: str) -> subprocess.CompletedProcess[str]:
 
 def test_a_command_is_recorded_like_a_trainer_run(workspace: Path) -> None:
     root = _workspace(workspace)
-    proc = _run(
-        root, "--seed", "4", "--run-id", "cmd-1", "--", sys.executable, "train.py", "--lr=0.5"
-    )
+    slurm = {"SLURM_JOB_ID": "4242", "SLURMD_NODENAME": "gpu17"}
+    proc = run_missionctl(
+        ["run", "--seed", "4", "--run-id", "cmd-1", "--", sys.executable, "train.py", "--lr=0.5"],
+        cwd=root, env=slurm, timeout=120,
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "ready\nValidation bpb: 2.5040\n"  # shown as it came
     assert proc.stderr.splitlines()[-1] == "run cmd-1 ok val_bpb=2.5040"
@@ -66,6 +68,7 @@ def test_a_command_is_recorded_like_a_trainer_run(workspace: Path) -> None:
     assert start["config"] == {"command": f"{sys.executable} train.py", "lr": "0.5"}
     assert start["init_seed"] == 4 and start["git_commit"] == git(root, "rev-parse", "HEAD").strip()
     assert start["device"] in ("cpu", "cuda") and start["host"] and start["threads"] >= 1
+    assert (start["slurm_job_id"], start["slurm_node"]) == ("4242", "gpu17")
     assert (end["status"], end["exit_code"], end["steps"], end["flops"]) == ("ok", 0, 100, 3e12)
     assert end["final_val_bpb"] == 2.504 and end["metrics"] == {"val_bpb": 2.504, "core": 0.2}
     assert (run_dir / "stdout.log").read_text() == proc.stdout

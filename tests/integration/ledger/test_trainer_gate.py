@@ -17,6 +17,7 @@ TIMEOUT = 180
 
 def _trainer(lab: Lab, *args: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k != "MISSIONCTL_WORKSPACE"}  # found from the cwd
+    env.update(SLURM_JOB_ID="977", SLURMD_NODENAME="node3")  # as inside a Slurm job
     return subprocess.Popen(
         [sys.executable, "-m", "missionctl.train", "--threads", "1", *args],
         cwd=lab.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -127,6 +128,7 @@ def test_a_clean_run_is_attached_when_it_starts_and_the_verdict_follows(lab: Lab
     with lab.ledger() as ledger:
         attached = [a for a in ledger.attachments("softcap") if a.seed == 3 and a.arm == "nocap"]
         assert len(attached) == 1 and attached[0].facts.status == "ok"
+        assert (attached[0].facts.slurm_job_id, attached[0].facts.slurm_node) == ("977", "node3")
         new_run = attached[0].run_id
         assert (lab.runs / new_run / "config.json").exists()
         assert {p.name for p in lab.runs.iterdir()} - before == {new_run}  # the refused left none

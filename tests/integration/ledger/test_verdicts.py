@@ -360,3 +360,28 @@ def test_the_verdict_json_interface(lab: Lab) -> None:
     arm = data["arms"]["nocap"]
     assert {"n", "mean_diff", "ci", "p", "seeds_needed"} <= set(arm)
     assert len(arm["ci"]) == 2 and arm["ci"][0] < arm["mean_diff"] < arm["ci"][1]
+
+
+def test_exp_list_marks_the_decisions_that_survive_benjamini_hochberg(lab: Lab) -> None:
+    for s in SEEDS:
+        lab.copy_run(f"base{s}", f"same{s}")
+    with lab.ledger() as ledger:
+        ledger.register(clean_spec())
+        _attach_clean(ledger)
+        ledger.register(clean_spec(id="a-a", arms={
+            "baseline": {"set": {"logit_softcap": 15}}, "same": {"set": {"logit_softcap": 15}},
+        }))  # fmt: skip
+        ledger.attach("a-a", "baseline", [f"base{s}" for s in SEEDS])
+        ledger.attach("a-a", "same", [f"same{s}" for s in SEEDS])
+        ledger.register(clean_spec(id="empty"))
+        summaries = {s.id: s for s in ledger.summaries()}
+    decided = [i for i in ("softcap", "a-a") if summaries[i].decision != "inconclusive"]
+    ps = [summaries[i].p for i in decided]
+    expected = stats.false_discovery_control(ps, method="bh")
+    for i, q in zip(decided, expected, strict=True):
+        assert summaries[i].p_bh == pytest.approx(q)
+        positive = summaries[i].decision in ("non-inferior", "superior")
+        assert summaries[i].survives_fdr == ((q < 0.05) if positive else None)
+    assert summaries["a-a"].decision == "non-inferior" and summaries["a-a"].survives_fdr is True
+    assert (summaries["empty"].decision, summaries["empty"].p_bh) == ("pending", None)
+    assert (summaries["empty"].runs_done, summaries["empty"].runs_declared) == (0, 6)
