@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -496,8 +497,6 @@ class Ledger:
         """The exact commands still to run, one per missing (arm, seed)."""
         exp = self.experiment(exp_id).spec
         verdict = self.verdict(exp_id)
-        import shlex
-
         commands = []
         for m in verdict.missing:
             if m.why == "running":

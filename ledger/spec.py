@@ -201,9 +201,9 @@ class _Where:
 
     def _line(self, keys: Sequence[str]) -> int | None:
         # Tables are `[arms.<name>]`; everything else is a top-level key.
-        table, key = ("", keys[0]) if keys[0] != "arms" or len(keys) < 2 else (
-            f"arms.{keys[1]}", keys[2] if len(keys) > 2 else None
-        )  # fmt: skip
+        table, key = "", keys[0]
+        if keys[0] == "arms" and len(keys) > 1:
+            table, key = f"arms.{keys[1]}", (keys[2] if len(keys) > 2 else None)
         current = ""
         header_line = None
         for number, raw in enumerate(self.lines, start=1):
