@@ -192,15 +192,19 @@ class Ledger:
     def _resolve_ref(self, ref: str) -> str:
         if ref.startswith("-"):
             raise UserError(f"ref {ref!r} is not a git ref; name a branch, tag or commit")
+        # An agent names refs from its own worktree (its HEAD, its branch), which shares
+        # the workspace's repository; anywhere else, the workspace's checkout.
+        here = Path.cwd().resolve()
+        where = here if here.is_relative_to(self.root.resolve()) else self.root
         result = proc.run(
             ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-            cwd=self.root,
+            cwd=where,
             timeout=10,
             check=False,
         )
         if result.returncode != 0:
             raise UserError(
-                f"ref {ref!r} is not a commit in {self.root}; commit the change and name its"
+                f"ref {ref!r} is not a commit in {where}; commit the change and name its"
                 " branch, tag or commit"
             )
         return result.stdout.strip()

@@ -101,6 +101,15 @@ def against_arm(
             f"budget: {who} has budget {_budget_text(run.budget)}, but experiment {spec.id}"
             f" declares {spec.budget}"
         )
+    # The trainer enforces its budget; a command only reports what it spent.
+    declared = spec.parsed_budget
+    spent = run.spent(declared.kind)
+    off = spent is not None and abs(spent - declared.amount) > BUDGET_TOLERANCE * declared.amount
+    if spec.runner == "command" and off:
+        reasons.append(
+            f"budget: {who} spent {fmt(spent)} {declared.kind}, but experiment {spec.id}"
+            f" declares {spec.budget} (more than 1% apart)"
+        )
     if run.init_seed not in spec.seeds:
         declared = ", ".join(str(s) for s in spec.seeds)
         reasons.append(

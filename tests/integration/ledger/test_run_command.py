@@ -10,6 +10,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import msgspec
+import pytest
+
+from missionctl.errors import UserError
 from missionctl.ledger import Ledger
 from missionctl.train import metrics
 from missionctl.train.runs import MetricsTail, load_run_dir
@@ -176,6 +180,20 @@ def test_command_runs_feed_an_experiment_like_trainer_runs(workspace: Path) -> N
         assert _run(root, *line.split()[2:]).returncode == 0
     with Ledger.open(root) as ledger:
         verdict = ledger.verdict("lr2")
+        # Attaching a command run that spent another budget than declared is refused.
+        ledger.register(
+            {
+                **msgspec.to_builtins(ledger.experiment("lr").spec),
+                "id": "lr3",
+                "budget": "flops=4e12",
+            }
+        )
+        first = ledger.attachments("lr")[0]
+        with pytest.raises(UserError) as refused:
+            ledger.attach("lr3", first.arm, [first.run_id])
+        assert str(refused.value).startswith(
+            f"budget: run {first.run_id} spent 3e+12 flops, but experiment lr3 declares flops=4e+12"
+        )
     assert verdict.decision == "confounded"
     assert (
         verdict.reasons[0].startswith("budget: seed 1: run ")
