@@ -370,6 +370,15 @@ def ledger_main(argv: list[str]) -> int:
                 print(json.dumps(result.to_json(), indent=2))
                 return 0
             print(f"{', '.join(result.baseline_runs)} vs {', '.join(result.treatment_runs)}:")
+            for d in result.config_differences:
+                shown = [", ".join(spec_module.format_value(v) for v in side)
+                         for side in (d.baseline, d.treatment)]  # fmt: skip
+                print(f"  config {d.key}: {shown[0]} -> {shown[1]}")
+            ratios = ", ".join(
+                f"{axis} x{ratio:.3g}" for axis, ratio in result.budget_ratio.items() if ratio
+            )
+            print(f"  spent, treatment/baseline: {ratios or 'not reported'}")
+            print(f"  seeds: {result.seeds['baseline']} vs {result.seeds['treatment']}")
             for reason in result.reasons:
                 print(f"- {reason}")
             return 0

@@ -157,7 +157,7 @@ def compare_runs(
     b_mean, t_mean = _mean(b_values), _mean(t_values)
     attached = sorted({e for r in (*baseline, *treatment) for e in experiments.get(r.run_id, [])})
     where = (
-        f"their experiment ({', '.join(attached)}) has the verdict: `missionctl exp verdict ID`"
+        "see " + ", ".join(f"`missionctl exp verdict {e}`" for e in attached)
         if attached
         else "register one with `missionctl exp new` and run its plan"
     )
