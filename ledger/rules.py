@@ -102,12 +102,12 @@ def against_arm(
             f" declares {spec.budget}"
         )
     # The trainer enforces its budget; a command only reports what it spent.
-    declared = spec.parsed_budget
-    spent = run.spent(declared.kind)
-    off = spent is not None and abs(spent - declared.amount) > BUDGET_TOLERANCE * declared.amount
+    budget = spec.parsed_budget
+    spent = run.spent(budget.kind)
+    off = spent is not None and abs(spent - budget.amount) > BUDGET_TOLERANCE * budget.amount
     if spec.runner == "command" and off:
         reasons.append(
-            f"budget: {who} spent {fmt(spent)} {declared.kind}, but experiment {spec.id}"
+            f"budget: {who} spent {fmt(spent)} {budget.kind}, but experiment {spec.id}"
             f" declares {spec.budget} (more than 1% apart)"
         )
     if run.init_seed not in spec.seeds:

@@ -201,6 +201,7 @@ class _Where:
 
     def _line(self, keys: Sequence[str]) -> int | None:
         # Tables are `[arms.<name>]`; everything else is a top-level key.
+        key: str | None
         table, key = "", keys[0]
         if keys[0] == "arms" and len(keys) > 1:
             table, key = f"arms.{keys[1]}", (keys[2] if len(keys) > 2 else None)
