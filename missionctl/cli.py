@@ -44,6 +44,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "mail": ("missionctl.mailbox.cli:main", "send, list and read mail between agents and people"),
     "train": ("missionctl.train.cli:main", "train the GPT and record the run (see --help)"),
     "runs": ("missionctl.train.runs_cli:main", "list and show training runs"),
+    "run": ("missionctl.train.command:main", "run any command and record it as a run (-- CMD ...)"),
+    "exp": (
+        "missionctl.ledger.cli:exp_main",
+        "preregistered experiments: new, plan, attach, show, verdict, list",
+    ),
+    "ledger": ("missionctl.ledger.cli:ledger_main", "export the ledger; compare bare runs"),
     "standup": ("missionctl.agents.cli.commands:standup", "ask every agent for a standup now"),
     "hook": ("missionctl.agents.cli.hook:main", "record an agent's hook event (agents call this)"),
     "supervise": (

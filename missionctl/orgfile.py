@@ -25,7 +25,7 @@ ROLES = ("researcher", "chief")
 PROVIDERS = ("claude", "codex", "anthropic", "openai", "scripted", "shell")
 STRUCTURES = ("flat", "hierarchical")
 
-_TOP_KEYS = {"org", "standup", "agent", "providers", "runs"}
+_TOP_KEYS = {"org", "standup", "agent", "providers", "runs", "metrics"}
 _ORG_KEYS = {"name", "structure", "program", "base_branch", "shared_gpu"}
 _STANDUP_KEYS = {"every"}
 _AGENT_KEYS = {"name", "role", "provider", "gpu"}
@@ -64,6 +64,7 @@ _KEY_PREFIXES = (
     "hf_", "AKIA", "ASIA", "AIza", "pk_live_", "rk_live_", "npm_",
 )  # fmt: skip
 _SECRET_NAME_RE = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
+_METRIC_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}\Z")
 _BRANCH_RE = re.compile(
     r"^(?!/)(?!.*//)(?!.*\.\.)(?!.*@\{)(?!.*\.lock$)[A-Za-z0-9._/-]+(?<![/.])\Z"
 )
@@ -106,6 +107,9 @@ class OrgSpec:
     standup_every: float | None = 7200.0
     max_concurrent_runs: int | None = None
     providers: Mapping[str, ProviderSettings] = field(default_factory=dict)
+    # `[metrics]`: metric name -> a regex whose first group is the number, read from
+    # the output of runs of any command (`missionctl run`).
+    metrics: Mapping[str, str] = field(default_factory=dict)
     path: Path | None = None
     # Sentences about values that work but should not be there (an API key in env).
     warnings: tuple[str, ...] = ()
@@ -513,6 +517,7 @@ def loads(text: str, path: Path = Path("org/org.toml")) -> OrgSpec:
         )
 
     providers = _providers(check, data.get("providers", {}))
+    metrics = _metrics(check, data.get("metrics", {}))
     return OrgSpec(
         name=name,
         agents=tuple(agents),
@@ -523,9 +528,48 @@ def loads(text: str, path: Path = Path("org/org.toml")) -> OrgSpec:
         standup_every=standup_every,
         max_concurrent_runs=max_concurrent,
         providers=providers,
+        metrics=metrics,
         path=path,
         warnings=tuple(check.warnings),
     )
+
+
+def _metrics(check: _Checker, raw: Any) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        raise check.fail(
+            "metrics", None, "must be a table", "write `[metrics]` then `val_bpb = '...'`"
+        )
+    out: dict[str, str] = {}
+    for name, pattern in raw.items():
+        if not _METRIC_NAME_RE.match(name):
+            raise check.fail(
+                "metrics", name, f"{name!r} is not a metric name", "use letters, digits and _"
+            )
+        if not isinstance(pattern, str):
+            raise check.fail(
+                "metrics",
+                name,
+                "must be a regular expression in a string",
+                f"write it like `{name} = 'Validation bpb: ([0-9.]+)'`",
+            )
+        try:
+            groups = re.compile(pattern).groups
+        except re.error as exc:
+            raise check.fail(
+                "metrics",
+                name,
+                f"{pattern!r} is not a valid regular expression ({exc})",
+                "fix it; single quotes keep backslashes as they are",
+            ) from None
+        if groups < 1:
+            raise check.fail(
+                "metrics",
+                name,
+                f"{pattern!r} has no group to capture the number",
+                "wrap the number in parentheses, e.g. 'Validation bpb: ([0-9.]+)'",
+            )
+        out[name] = pattern
+    return out
 
 
 def _providers(check: _Checker, raw: Any) -> dict[str, ProviderSettings]:

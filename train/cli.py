@@ -15,9 +15,11 @@ from pathlib import Path
 
 from missionctl.cliargs import parser
 from missionctl.errors import UserError
+from missionctl.names import ENV_WORKSPACE
 from missionctl.train import flops
 from missionctl.train.config import MAX_SEED, PRESETS, Budget, apply_overrides, knob_help, preset
-from missionctl.train.record import check_run_id
+from missionctl.train.gate import PlannedRun, load_gate
+from missionctl.train.record import check_run_id, git_state
 from missionctl.train.slots import cpu_count
 from missionctl.train.sources import MAX_CORPUS_BYTES, corpus_files
 
@@ -76,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop with status timeout after this much wall-clock time",
     )
     ap.add_argument(
+        "--exp",
+        metavar="ID",
+        help="run for experiment ID (with --arm and --seed): checked against the arm before"
+        " it trains, refused if it would be confounded, attached when it starts",
+    )
+    ap.add_argument("--arm", metavar="NAME", help="the experiment's arm this run belongs to")
+    ap.add_argument(
         "--show-config",
         action="store_true",
         help="print the resolved config, budget and FLOPs as JSON, and train nothing",
@@ -125,6 +134,8 @@ def main(argv: list[str]) -> int:
         corpus_files(args.data)  # what it is and its size, checked before torch loads
     init_seed = seeds.get("init_seed", seed)
     data_seed = seeds.get("data_seed", seed)
+    if (args.exp is None) != (args.arm is None):
+        raise UserError("--exp and --arm go together: name the experiment and its arm")
     if args.show_config:
         print(
             json.dumps(
@@ -145,6 +156,29 @@ def main(argv: list[str]) -> int:
         )
         return 0
 
+    planned: PlannedRun | None = None
+    if args.exp is not None:
+        if args.seed is None and "init_seed" not in seeds:
+            raise UserError("--exp needs --seed N: an experiment's runs are paired by seed")
+        git = git_state(Path.cwd())
+        planned = PlannedRun(
+            experiment=args.exp,
+            arm=args.arm,
+            runner="train",
+            preset=chosen.name,
+            config=config.to_json(),
+            budget=budget.to_json(),
+            init_seed=init_seed,
+            data_seed=data_seed,
+            git_commit=git.commit,
+            diff_hash=git.diff_hash,
+            argv=tuple(argv),
+        )
+        gate = load_gate()
+        root = gate.check(planned)
+        # The run must land in the workspace whose ledger holds the experiment.
+        os.environ[ENV_WORKSPACE] = str(root)
+
     cpu_runtime_defaults()
     # Imported here: torch costs seconds, and every check above must be instant.
     from missionctl.train.trainer import RunInterrupted, RunRequest, train
@@ -160,9 +194,15 @@ def main(argv: list[str]) -> int:
         run_id=args.run_id,
         time_limit=args.time_limit,
         argv=tuple(argv),
+        experiment=args.exp,
+        arm=args.arm,
+        attach=(lambda run_id: gate.attach(planned, run_id)) if planned else None,
     )
     try:
-        return train(request).exit_code
+        result = train(request)
+        if planned is not None:
+            gate.finished(planned, result.run_id)
+        return result.exit_code
     except RunInterrupted as exc:
         # Stopped while waiting for a slot: nothing ran, nothing was recorded.
         print(f"missionctl train: {exc} while waiting for a run slot", file=sys.stderr)

@@ -17,7 +17,14 @@ that is not finite is written as null. The events, in order:
   `torch_version`, `n_params`, `n_params_matmul`, `n_params_embedding`,
   `flops_per_token`, `peak_flops` (FLOP/s; null on CPU), `data` ({source,
   documents, train_bytes, val_bytes, split, hash, unigram_bpb}), `data_hash`,
-  `host`, `pid`.
+  `host`, `pid`; since added (absent from older files): `eval_hash` (sha256
+  prefix of the evaluation code and the validation bytes: equal hashes mean
+  runs were scored alike), `slurm_job_id`, `slurm_node` (from the Slurm
+  environment, else null), `gpu_type` (the CUDA device's name; null on CPU),
+  `cuda_visible_devices`, `command` (argv of a run of any command). A run of
+  any command (`missionctl run`) has `preset` null, and null for what only the
+  trainer knows (`tokens_per_step`, `dtype`, `compiled`, `torch_version` when
+  torch is absent, the parameter and FLOPs counts, `data`, `data_hash`).
 - `step`, after each optimizer step: `step` (from 1), `tokens`, `flops` (so
   far), `train_time` (seconds in the training loop, evaluations excluded),
   `progress` (fraction of the budget used, 0..1), `loss` (this step's mean
@@ -34,7 +41,10 @@ that is not finite is written as null. The events, in order:
   no evaluation finished). `nan`: the loss was not finite or above 100.
   `timeout`: the run's wall-clock limit passed. `crash`: an exception (the
   trainer re-raises it after writing `end`) or a signal (Ctrl-C, SIGTERM,
-  SIGHUP; `error` names it).
+  SIGHUP; `error` names it). Since added: `exit_code` and `metrics` (the
+  final value of each metric a command reported; empty for the trainer). A run
+  of any command has null `steps`, `tokens`, `flops`, `train_time` unless it
+  reported them.
 
 A reader meets the last line half-written while a run is live: `read_events`
 ignores a final line without its newline. New fields may be added within a
@@ -51,7 +61,7 @@ import os
 import types
 import typing
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any, ClassVar, Union
 
@@ -70,32 +80,41 @@ class StartEvent:
     t: float
     run_id: str
     agent: str | None
-    preset: str
+    # None for a run of any command (`missionctl run`): not one of the trainer's presets.
+    preset: str | None
     git_commit: str | None
     git_branch: str | None
     diff_hash: str | None
     config: dict[str, Any]
     config_hash: str
-    init_seed: int
-    data_seed: int
+    init_seed: int | None  # null for a run of any command given no --seed
+    data_seed: int | None
     budget: dict[str, Any]
     total_steps: int | None
-    tokens_per_step: int
+    # What only the trainer knows is null for a run of any command.
+    tokens_per_step: int | None
     device: str
     device_name: str
-    dtype: str
-    compiled: bool
+    dtype: str | None
+    compiled: bool | None
     threads: int
-    torch_version: str
-    n_params: int
-    n_params_matmul: int
-    n_params_embedding: int
-    flops_per_token: int
+    torch_version: str | None
+    n_params: int | None
+    n_params_matmul: int | None
+    n_params_embedding: int | None
+    flops_per_token: int | None
     peak_flops: float | None
-    data: dict[str, Any]
-    data_hash: str
+    data: dict[str, Any] | None
+    data_hash: str | None
     host: str
     pid: int
+    # Added within version 1 (absent from older files, so they have defaults).
+    eval_hash: str | None = None
+    slurm_job_id: str | None = None
+    slurm_node: str | None = None
+    gpu_type: str | None = None
+    cuda_visible_devices: str | None = None
+    command: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -142,13 +161,18 @@ class EndEvent:
     t: float
     status: str
     error: str | None
-    steps: int
-    tokens: int
-    flops: float
-    train_time: float
+    # Null for a run of any command that did not report them.
+    steps: int | None
+    tokens: int | None
+    flops: float | None
+    train_time: float | None
     wall_time: float
     final_val_bpb: float | None
     best_val_bpb: float | None
+    # Added within version 1: a run of any command reports its exit code and the
+    # final value of each metric it wrote (`missionctl run`).
+    exit_code: int | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
 
 
 Event = StartEvent | StepEvent | EvalEvent | EndEvent
@@ -182,6 +206,10 @@ def _matches(value: Any, annotation: Any) -> bool:
         return value is None
     if origin is dict:
         return isinstance(value, dict)
+    if origin is list:
+        return isinstance(value, list) and all(
+            _matches(v, typing.get_args(annotation)[0]) for v in value
+        )
     if annotation is bool:
         return isinstance(value, bool)
     if annotation is int:
@@ -192,6 +220,16 @@ def _matches(value: Any, annotation: Any) -> bool:
     return isinstance(value, annotation)
 
 
+_HINTS: dict[str, dict[str, Any]] = {}
+
+
+def _hints(cls: type[Event]) -> dict[str, Any]:
+    # Resolving the annotations costs more than checking a whole line: once per class.
+    if cls.kind not in _HINTS:
+        _HINTS[cls.kind] = typing.get_type_hints(cls)
+    return _HINTS[cls.kind]
+
+
 def validate(obj: Mapping[str, Any]) -> list[str]:
     """Every way the decoded line `obj` breaks the schema (empty when it follows it)."""
     problems: list[str] = []
@@ -200,10 +238,12 @@ def validate(obj: Mapping[str, Any]) -> list[str]:
     cls = EVENT_TYPES.get(obj.get("event"))  # type: ignore[arg-type]
     if cls is None:
         return [*problems, f"event {obj.get('event')!r} is not one of {', '.join(EVENT_TYPES)}"]
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     for f in fields(cls):
         if f.name not in obj:
-            problems.append(f"{cls.kind}: missing {f.name}")
+            # A field added within the version has a default: older files lack it.
+            if f.default is MISSING and f.default_factory is MISSING:
+                problems.append(f"{cls.kind}: missing {f.name}")
         elif not _matches(obj[f.name], hints[f.name]):
             problems.append(f"{cls.kind}: {f.name}={obj[f.name]!r} is not {hints[f.name]}")
     if cls is EndEvent and obj.get("status") not in END_STATUSES:
@@ -217,7 +257,7 @@ def parse_event(obj: Mapping[str, Any]) -> Event:
     if problems:
         raise SchemaError("; ".join(problems))
     cls = EVENT_TYPES[obj["event"]]
-    return cls(**{f.name: obj[f.name] for f in fields(cls)})
+    return cls(**{f.name: obj[f.name] for f in fields(cls) if f.name in obj})
 
 
 def parse_lines(lines: Iterable[str]) -> list[Event]:

@@ -119,8 +119,27 @@ def read_config(run_dir: Path) -> dict[str, Any]:
     return record if isinstance(record, dict) else {}
 
 
-def load_run_dir(path: Path) -> RunInfo:
-    """The run recorded in directory `path`."""
+@dataclass(frozen=True)
+class RunEvents:
+    """A run's record and the events that say what it was and how it ended.
+
+    What the ledger judges a run by: the whole `start` event (code, config, seeds,
+    budget, environment, data and evaluation hashes) and the whole `end` event.
+    `problem` says why the metrics file was not (wholly) read, if it was not.
+    """
+
+    path: Path
+    status: str
+    record: dict[str, Any]
+    start: metrics.StartEvent | None
+    end: metrics.EndEvent | None
+    evals: tuple[metrics.EvalEvent, ...]
+    last_step: int
+    problem: str | None = None
+
+
+def read_run_events(path: Path) -> RunEvents:
+    """The run recorded in directory `path`: its `config.json`, status and key events."""
     record = read_config(path)
     problem: str | None = None
     try:
@@ -137,7 +156,7 @@ def load_run_dir(path: Path) -> RunInfo:
     events = head + tail
     start = next((e for e in events if isinstance(e, metrics.StartEvent)), None)
     end = next((e for e in reversed(events) if isinstance(e, metrics.EndEvent)), None)
-    evals = [e for e in events if isinstance(e, metrics.EvalEvent)]
+    evals = tuple(e for e in events if isinstance(e, metrics.EvalEvent))
     steps = [e.step for e in events if isinstance(e, metrics.StepEvent)]
     if end is not None:
         status = end.status
@@ -145,11 +164,41 @@ def load_run_dir(path: Path) -> RunInfo:
         status = "running" if start is not None else "queued"
     else:
         status = "unknown"
+    return RunEvents(path, status, record, start, end, evals, max(steps, default=0), problem)
+    try:
+        head, tail, skipped = _head_and_tail(path / METRICS_FILE)
+    except (NotAPlainFile, OSError) as exc:
+        head, tail, skipped = [], [], False
+        problem = f"{METRICS_FILE} is {_reason(exc)}; it was not read"
+    if skipped and not any(isinstance(e, metrics.EndEvent) for e in tail):
+        # A long live (or dead) run: the best val_bpb needs every eval.
+        try:
+            head, tail = [], metrics.read_events(path / METRICS_FILE)
+        except (NotAPlainFile, OSError) as exc:
+            problem = f"{METRICS_FILE} is {_reason(exc)}; only its first and last lines were read"
+    events = head + tail
+    start = next((e for e in events if isinstance(e, metrics.StartEvent)), None)
+    end = next((e for e in reversed(events) if isinstance(e, metrics.EndEvent)), None)
+    evals = tuple(e for e in events if isinstance(e, metrics.EvalEvent))
+    steps = [e.step for e in events if isinstance(e, metrics.StepEvent)]
+    if end is not None:
+        status = end.status
+    elif is_live(path):
+        status = "running" if start is not None else "queued"
+    else:
+        status = "unknown"
+    return RunEvents(path, status, record, start, end, evals, max(steps, default=0))
+
+
+def load_run_dir(path: Path) -> RunInfo:
+    """The run recorded in directory `path`."""
+    run = read_run_events(path)
+    record, start, end, evals = run.record, run.start, run.end, run.evals
     best = min((e.val_bpb for e in evals), default=None)
     return RunInfo(
         run_id=path.name,
         path=path,
-        status=status,
+        status=run.status,
         agent=start.agent if start else record.get("agent"),
         preset=start.preset if start else record.get("preset"),
         created=record.get("created"),
@@ -160,10 +209,10 @@ def load_run_dir(path: Path) -> RunInfo:
         data_seed=start.data_seed if start else record.get("data_seed"),
         config=start.config if start else record.get("config", {}),
         config_hash=start.config_hash if start else record.get("config_hash"),
-        steps=end.steps if end else max(steps, default=0),
+        steps=end.steps if end and end.steps is not None else run.last_step,
         final_val_bpb=end.final_val_bpb if end else (evals[-1].val_bpb if evals else None),
         best_val_bpb=end.best_val_bpb if end else best,
-        error=end.error if end else problem,
+        error=end.error if end else run.problem,
     )
 
 
@@ -293,6 +342,9 @@ class MetricsTail:
             )
         else:
             self._end = event
+            if self._last_val is None and event.final_val_bpb is not None:
+                # A run of any command reports its metric only at its end.
+                self._last_val = self._best_val = event.final_val_bpb
 
     def poll(self) -> RunProgress:
         """The run's progress including every complete line written so far."""

@@ -9,9 +9,10 @@ limit, exception, signal) writes `end`.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import inspect
 import math
 import os
-import platform
 import resource
 import signal
 import socket
@@ -27,7 +28,7 @@ from typing import Any, TextIO
 import torch
 
 from missionctl.errors import UserError
-from missionctl.train import flops, metrics
+from missionctl.train import envfacts, flops, metrics
 from missionctl.train.config import Budget, TrainConfig
 from missionctl.train.data import Corpus, TrainBatches, load_corpus, val_batches
 from missionctl.train.model import GPT
@@ -63,6 +64,12 @@ class RunRequest:
     run_id: str | None = None
     time_limit: float | None = None
     argv: tuple[str, ...] = ()
+    # `--exp ID --arm A`: recorded in config.json, and `attach(run_id)` is called once
+    # the run's directory is reserved, before it waits for a slot or trains; it
+    # raises `UserError` to refuse the run, which then leaves nothing behind.
+    experiment: str | None = None
+    arm: str | None = None
+    attach: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -129,11 +136,23 @@ def resolve_device(config: TrainConfig) -> tuple[torch.device, str, bool]:
 def _device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "cpu"
+    return envfacts.cpu_name()
+
+
+def eval_hash(corpus: Corpus) -> str:
+    """A hash of how runs are scored: the evaluation code and the validation bytes.
+
+    Two runs with equal hashes were scored by the same code on the same bytes; the
+    ledger refuses to compare runs whose hashes differ (a changed evaluation).
+    """
+    digest = hashlib.sha256()
+    for scorer in (val_batches, _Run._evaluate):
+        try:
+            digest.update(inspect.getsource(scorer).encode())
+        except OSError:  # no source shipped (a zipped or stripped install): hash the bytecode
+            digest.update(inspect.unwrap(scorer).__code__.co_code)
+    digest.update(hashlib.sha256(corpus.val).digest())
+    return digest.hexdigest()[:16]
 
 
 def _memory_mb(device: torch.device) -> float:
@@ -157,10 +176,14 @@ def train(request: RunRequest, out: TextIO | None = None) -> RunResult:
     run_id = check_run_id(request.run_id) if request.run_id else new_run_id(agent)
     record = RunRecord(root, run_id)
     started = False
+    env = envfacts.environment()
     try:
         with _signals_raise():
             git = git_state(Path.cwd())
             record.write_diff(git.diff)
+            experiment = (
+                {"id": request.experiment, "arm": request.arm} if request.experiment else None
+            )
             record.write_config(
                 {
                     "run_id": run_id,
@@ -176,8 +199,17 @@ def train(request: RunRequest, out: TextIO | None = None) -> RunResult:
                     "argv": list(request.argv),
                     "cwd": str(Path.cwd()),
                     "created": time.time(),
+                    "experiment": experiment,
+                    "host": env.host,
+                    "slurm_job_id": env.slurm_job_id,
+                    "slurm_node": env.slurm_node,
+                    "cuda_visible_devices": env.cuda_visible_devices,
+                    "torch_version": torch.__version__,
+                    "threads": threads,
                 }
             )
+            if request.attach is not None:
+                request.attach(run_id)
             print(
                 f"run {run_id} {request.preset} seed={request.init_seed}"
                 f" budget={request.budget} -> {record.path}",
@@ -260,6 +292,7 @@ class _Run:
 
     def _start_event(self, commit: str | None, branch: str | None, diff_hash: str | None) -> None:
         cfg = self.config
+        env = envfacts.environment()
         self.writer.write(
             metrics.StartEvent(
                 t=time.time(),
@@ -291,6 +324,11 @@ class _Run:
                 data_hash=self.corpus.data_hash,
                 host=socket.gethostname(),
                 pid=os.getpid(),
+                eval_hash=eval_hash(self.corpus),
+                slurm_job_id=env.slurm_job_id,
+                slurm_node=env.slurm_node,
+                gpu_type=_device_name(self.device) if self.device.type == "cuda" else None,
+                cuda_visible_devices=env.cuda_visible_devices,
             )
         )
         if self.total_steps:

@@ -1,0 +1,199 @@
+"""What the ledger knows about a run: the facts its directory records, read without torch.
+
+A run is judged by its metadata alone: code (commit, diff hash), config, seeds,
+budget planned and spent, environment (host, device, GPU type, dtype, torch,
+threads, Slurm job and node), data and evaluation hashes, timing, and its final
+metric. These are read from the run's `start` and `end` events through
+`missionctl.train.runs`, and cached in the ledger once the run has ended.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from missionctl.train.record import CONFIG_FILE, METRICS_FILE, is_live
+from missionctl.train.runs import read_run_events
+
+COMPLETE = ("ok", "nan")  # a run that diverged is an outcome, not a missing value
+FINISHED = ("ok", "nan", "timeout", "crash")
+BUDGET_AXES = ("steps", "tokens", "flops", "seconds")
+
+
+class RunFacts(msgspec.Struct, kw_only=True, frozen=True):
+    """One run as its directory records it."""
+
+    run_id: str
+    status: str  # ok | nan | timeout | crash | running | queued | unknown | missing
+    runner: str = "train"  # or "command" (`missionctl run`)
+    agent: str | None = None
+    preset: str | None = None
+    command: list[str] | None = None
+    config: dict[str, Any] = {}
+    config_hash: str | None = None
+    init_seed: int | None = None
+    data_seed: int | None = None
+    budget: dict[str, Any] | None = None
+    total_steps: int | None = None
+    steps: int | None = None
+    tokens: int | None = None
+    flops: float | None = None
+    train_time: float | None = None
+    wall_time: float | None = None
+    created: float | None = None
+    started: float | None = None
+    ended: float | None = None
+    metrics: dict[str, float | None] = {}
+    git_commit: str | None = None
+    git_branch: str | None = None
+    diff_hash: str | None = None
+    host: str | None = None
+    device: str | None = None
+    device_name: str | None = None
+    gpu_type: str | None = None
+    cuda_visible_devices: str | None = None
+    dtype: str | None = None
+    compiled: bool | None = None
+    threads: int | None = None
+    torch_version: str | None = None
+    slurm_job_id: str | None = None
+    slurm_node: str | None = None
+    data_hash: str | None = None
+    eval_hash: str | None = None
+    error: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Ended with a result: ok, or diverged (which is evidence too)."""
+        return self.status in COMPLETE
+
+    @property
+    def live(self) -> bool:
+        return self.status in ("running", "queued")
+
+    def value(self, metric: str) -> float | None:
+        """The run's final `metric`; None when it diverged or never reported it."""
+        value = self.metrics.get(metric)
+        if value is None or not math.isfinite(value):
+            return None
+        return value
+
+    def spent(self, axis: str) -> float | None:
+        """What the run used on a budget axis: steps, tokens, FLOPs or training seconds."""
+        value = {
+            "steps": self.steps,
+            "tokens": self.tokens,
+            "flops": self.flops,
+            "seconds": self.train_time,
+        }[axis]
+        return None if value is None else float(value)
+
+    @property
+    def node(self) -> str | None:
+        """The machine it ran on: the Slurm node when there is one, else the host."""
+        return self.slurm_node or self.host
+
+
+def signature(run_dir: Path | str) -> str | None:
+    """Size and mtime of the run's files: equal signatures mean unchanged facts.
+
+    None when the run has no `config.json` (not a run, or not reserved yet).
+    """
+    base = str(run_dir)
+    try:
+        config = os.stat(f"{base}/{CONFIG_FILE}")
+    except FileNotFoundError:
+        return None
+    try:
+        events = os.stat(f"{base}/{METRICS_FILE}")
+        metrics_part = f"{events.st_size}:{events.st_mtime_ns}"
+    except FileNotFoundError:
+        metrics_part = "-"
+    return f"{config.st_size}:{config.st_mtime_ns}/{metrics_part}"
+
+
+def live_status(run_dir: Path, facts: RunFacts) -> str:
+    """A cached unfinished run's status now: its process may have died since."""
+    if facts.status not in ("running", "queued", "unknown"):
+        return facts.status
+    if is_live(run_dir):
+        return facts.status if facts.status != "unknown" else "running"
+    return "unknown"
+
+
+def missing(run_id: str) -> RunFacts:
+    """The facts of a run whose directory is gone (or never written)."""
+    return RunFacts(run_id=run_id, status="missing")
+
+
+def read_facts(run_dir: Path) -> RunFacts:
+    """The facts recorded in `run_dir`."""
+    run = read_run_events(run_dir)
+    record, start, end = run.record, run.start, run.end
+    metrics: dict[str, float | None] = {}
+    if end is not None:
+        metrics.update({k: _number(v) for k, v in end.metrics.items()})
+        if "val_bpb" not in metrics and (end.final_val_bpb is not None or end.status == "nan"):
+            metrics["val_bpb"] = end.final_val_bpb
+        if end.status == "nan":
+            # The last evaluation before a divergence is not the run's result.
+            metrics = dict.fromkeys(metrics)
+    budget = start.budget if start else record.get("budget")
+    return RunFacts(
+        run_id=run_dir.name,
+        status=run.status,
+        runner="command" if (start.command if start else record.get("command")) else "train",
+        agent=start.agent if start else record.get("agent"),
+        preset=start.preset if start else record.get("preset"),
+        command=start.command if start else record.get("command"),
+        config=start.config if start else record.get("config") or {},
+        config_hash=start.config_hash if start else record.get("config_hash"),
+        init_seed=start.init_seed if start else record.get("init_seed"),
+        data_seed=start.data_seed if start else record.get("data_seed"),
+        budget=budget if isinstance(budget, dict) and budget else None,
+        total_steps=start.total_steps if start else None,
+        steps=end.steps if end else None,
+        tokens=end.tokens if end else None,
+        flops=end.flops if end else None,
+        train_time=end.train_time if end else None,
+        wall_time=end.wall_time if end else None,
+        created=record.get("created"),
+        started=start.t if start else None,
+        ended=end.t if end else None,
+        metrics=metrics,
+        git_commit=start.git_commit if start else None,
+        git_branch=start.git_branch if start else None,
+        diff_hash=start.diff_hash if start else None,
+        host=start.host if start else record.get("host"),
+        device=start.device if start else None,
+        device_name=start.device_name if start else None,
+        gpu_type=start.gpu_type if start else None,
+        cuda_visible_devices=start.cuda_visible_devices if start else None,
+        dtype=start.dtype if start else None,
+        compiled=start.compiled if start else None,
+        threads=start.threads if start else record.get("threads"),
+        torch_version=start.torch_version if start else record.get("torch_version"),
+        slurm_job_id=start.slurm_job_id if start else record.get("slurm_job_id"),
+        slurm_node=start.slurm_node if start else record.get("slurm_node"),
+        data_hash=start.data_hash if start else None,
+        eval_hash=start.eval_hash if start else None,
+        error=end.error if end else None,
+    )
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def encode(facts: RunFacts) -> bytes:
+    return msgspec.json.encode(facts)
+
+
+def decode(data: bytes) -> RunFacts:
+    return msgspec.json.decode(data, type=RunFacts)
