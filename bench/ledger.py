@@ -32,8 +32,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from missionctl.ledger import Ledger
-from missionctl.train import metrics
 from missionctl.train.config import Budget, apply_overrides, preset
+from missionctl.train.runs import metrics
 from missionctl.workspace_cli import init
 
 ARMS = {"baseline": 15, "nocap": 0}

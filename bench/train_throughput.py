@@ -40,10 +40,10 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import Tensor, nn  # noqa: E402
 
-from missionctl.train import flops  # noqa: E402
 from missionctl.train.config import PRESETS, TrainConfig  # noqa: E402
-from missionctl.train.model import GPT  # noqa: E402
-from missionctl.train.slots import cpu_count  # noqa: E402
+from missionctl.train.model import flops  # noqa: E402
+from missionctl.train.model.gpt import GPT  # noqa: E402
+from missionctl.train.runs.slots import cpu_count  # noqa: E402
 from missionctl.train.trainer import resolve_device  # noqa: E402
 
 Step = Callable[[], None]

@@ -4,7 +4,7 @@ A run is judged by its metadata alone: code (commit, diff hash), config, seeds,
 budget planned and spent, environment (host, device, GPU type, dtype, torch,
 threads, Slurm job and node), data and evaluation hashes, timing, and its final
 metric. These are read from the run's `start` and `end` events through
-`missionctl.train.runs`, and cached in the ledger once the run has ended.
+`missionctl.train.runs.reader`, and cached in the ledger once the run has ended.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 
 import msgspec
 
-from missionctl.train.record import CONFIG_FILE, METRICS_FILE, is_live
-from missionctl.train.runs import read_run_events
+from missionctl.train.runs.reader import read_run_events
+from missionctl.train.runs.record import CONFIG_FILE, METRICS_FILE, is_live
 
 COMPLETE = ("ok", "nan")  # a run that diverged is an outcome, not a missing value
 FINISHED = ("ok", "nan", "timeout", "crash")

@@ -36,7 +36,7 @@ from missionctl.ledger.rules import run_name
 from missionctl.ledger.spec import ExperimentSpec
 from missionctl.ledger.verdict import DECIDED, POSITIVE, Attached, Verdict, decide
 from missionctl.names import ENV_AGENT
-from missionctl.train.record import check_run_id
+from missionctl.train.runs.record import check_run_id
 from missionctl.workspace import Workspace
 
 if TYPE_CHECKING:

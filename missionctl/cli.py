@@ -43,7 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "mail": ("missionctl.mailbox.cli:main", "send, list and read mail between agents and people"),
     "train": ("missionctl.train.cli:main", "train the GPT and record the run (see --help)"),
-    "runs": ("missionctl.train.runs_cli:main", "list and show training runs"),
+    "runs": ("missionctl.train.runs.cli:main", "list and show training runs"),
     "run": ("missionctl.train.command:main", "run any command and record it as a run (-- CMD ...)"),
     "exp": (
         "missionctl.ledger.cli:exp_main",

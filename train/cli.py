@@ -16,11 +16,11 @@ from pathlib import Path
 from missionctl.cliargs import parser
 from missionctl.errors import UserError
 from missionctl.names import ENV_WORKSPACE
-from missionctl.train import flops
 from missionctl.train.config import MAX_SEED, PRESETS, Budget, apply_overrides, knob_help, preset
 from missionctl.train.gate import PlannedRun, load_gate
-from missionctl.train.record import check_run_id, git_state
-from missionctl.train.slots import cpu_count
+from missionctl.train.model import flops
+from missionctl.train.runs.record import check_run_id, git_state
+from missionctl.train.runs.slots import cpu_count
 from missionctl.train.sources import MAX_CORPUS_BYTES, corpus_files
 
 # No model this trainer makes is near it (gpu-d8 has 57M); past it the weights and

@@ -44,12 +44,12 @@ from missionctl import workspace
 from missionctl.cliargs import parser
 from missionctl.errors import UserError
 from missionctl.names import ENV_AGENT, ENV_WORKSPACE
-from missionctl.train import envfacts, metrics
 from missionctl.train.commandline import command_config
 from missionctl.train.config import MAX_SEED
 from missionctl.train.gate import PlannedRun, RunGate, load_gate
-from missionctl.train.record import RunRecord, check_run_id, git_state, new_run_id, runs_root
-from missionctl.train.slots import slot_limit, take_slot
+from missionctl.train.runs import envfacts, metrics
+from missionctl.train.runs.record import RunRecord, check_run_id, git_state, new_run_id, runs_root
+from missionctl.train.runs.slots import slot_limit, take_slot
 
 ENV_METRICS = "MISSIONCTL_METRICS"
 ENV_RUN_ID = "MISSIONCTL_RUN_ID"

@@ -28,12 +28,13 @@ from typing import Any, TextIO
 import torch
 
 from missionctl.errors import UserError
-from missionctl.train import envfacts, flops, metrics
 from missionctl.train.config import Budget, TrainConfig
 from missionctl.train.data import Corpus, TrainBatches, load_corpus, val_batches
-from missionctl.train.model import GPT
-from missionctl.train.optim import build_optimizers, lr_multiplier, set_lr
-from missionctl.train.record import (
+from missionctl.train.model import flops
+from missionctl.train.model.gpt import GPT
+from missionctl.train.model.optim import build_optimizers, lr_multiplier, set_lr
+from missionctl.train.runs import envfacts, metrics
+from missionctl.train.runs.record import (
     RunRecord,
     check_run_id,
     current_workspace,
@@ -41,7 +42,7 @@ from missionctl.train.record import (
     new_run_id,
     runs_root,
 )
-from missionctl.train.slots import default_threads, slot_limit, take_slot
+from missionctl.train.runs.slots import default_threads, slot_limit, take_slot
 from missionctl.units import duration, si
 from missionctl.workspace import ENV_AGENT
 

@@ -21,7 +21,7 @@ from missionctl.agents.state.store import AgentState
 from missionctl.agents.tmux.server import PaneInfo
 from missionctl.mailbox import HUMAN, Mailbox
 from missionctl.proc import CommandError
-from missionctl.train.runs import MetricsTail, RunProgress, read_config
+from missionctl.train.runs.reader import MetricsTail, RunProgress, read_config
 
 
 @dataclass(frozen=True)

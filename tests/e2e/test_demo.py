@@ -10,7 +10,7 @@ from pathlib import Path
 
 from missionctl.agents.demo.workspace import verdict
 from missionctl.mailbox import Mailbox
-from missionctl.train.runs import list_runs
+from missionctl.train.runs.reader import list_runs
 from missionctl.workspace import Workspace
 from tests.helpers import processes_of, run_missionctl, wait_for
 

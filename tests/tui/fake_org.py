@@ -10,7 +10,7 @@ from missionctl.agents.org.monitor import AgentView, OrgSnapshot, Usage
 from missionctl.agents.state.store import AgentState
 from missionctl.agents.tmux.panes import PaneSource
 from missionctl.mailbox import Message
-from missionctl.train.runs import RunProgress
+from missionctl.train.runs.reader import RunProgress
 from tests.tui.fakes import FakePaneSource
 
 NAMES = tuple(f"r{i}" for i in range(1, 9))

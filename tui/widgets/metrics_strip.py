@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from missionctl.agents.org.monitor import AgentView
-from missionctl.train.runs import RunProgress
+from missionctl.train.runs.reader import RunProgress
 from missionctl.units import duration, si, size
 
 _BLOCKS = "▁▂▃▄▅▆▇█"

@@ -24,7 +24,7 @@ from missionctl import workspace as workspace_mod
 from missionctl.agents.demo.scripted import plan
 from missionctl.errors import UserError
 from missionctl.orgfile import OrgSpec
-from missionctl.train.runs import load_run
+from missionctl.train.runs.reader import load_run
 
 # Plan settings; the demo and the tests set them in org.toml's [providers.scripted] env.
 ENV_PRESET = "MISSIONCTL_SCRIPTED_PRESET"

@@ -15,8 +15,8 @@ import pytest
 
 from missionctl.errors import UserError
 from missionctl.ledger import Ledger
-from missionctl.train import metrics
-from missionctl.train.runs import MetricsTail, load_run_dir
+from missionctl.train.runs import metrics
+from missionctl.train.runs.reader import MetricsTail, load_run_dir
 from tests.helpers import git, run_missionctl, wait_for
 
 # A stand-in for a real training script (nanochat's base_train, say): it reads its

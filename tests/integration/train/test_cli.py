@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from missionctl.train import metrics
 from missionctl.train.cli import main
-from missionctl.train.runs import MetricsTail, latest_run, list_runs, load_run, load_run_dir
-from missionctl.train.slots import take_slot
+from missionctl.train.runs import metrics
+from missionctl.train.runs.reader import MetricsTail, latest_run, list_runs, load_run, load_run_dir
+from missionctl.train.runs.slots import take_slot
 from missionctl.workspace import Workspace
 from tests.helpers import git
 from tests.integration.train.conftest import TINY_SETS, start_trainer, trainer_command

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from missionctl.train import flops, metrics
 from missionctl.train.config import preset
 from missionctl.train.data import TrainBatches
-from missionctl.train.runs import load_run_dir
+from missionctl.train.model import flops
+from missionctl.train.runs import metrics
+from missionctl.train.runs.reader import load_run_dir
 from missionctl.train.trainer import RunRequest, train
 from tests.integration.train.conftest import TINY, Trainer
 

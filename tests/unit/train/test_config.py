@@ -7,7 +7,6 @@ import dataclasses
 import pytest
 
 from missionctl.errors import UserError
-from missionctl.train import flops
 from missionctl.train.config import (
     KNOBS,
     PRESETS,
@@ -17,6 +16,7 @@ from missionctl.train.config import (
     parse_value,
     preset,
 )
+from missionctl.train.model import flops
 
 
 def test_overrides_convert_each_type_and_split_out_the_seeds() -> None:

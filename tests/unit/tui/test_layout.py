@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from missionctl.train.runs import RunProgress
+from missionctl.train.runs.reader import RunProgress
 from missionctl.tui import layout
 from missionctl.tui.widgets.metrics_strip import run_text, sparkline
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from missionctl.agents.demo.scripted.plan import Task
 from missionctl.agents.org.hub import Hub
 from missionctl.mailbox import Mailbox
-from missionctl.train.runs import load_run
+from missionctl.train.runs.reader import load_run
 from tests.helpers import wait_for
 
 ORG = """

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from missionctl.train import metrics
-from missionctl.train.metrics import EndEvent, EvalEvent, StartEvent, StepEvent
-from missionctl.train.record import RunRecord
-from missionctl.train.runs import MetricsTail, load_run_dir
+from missionctl.train.runs import metrics
+from missionctl.train.runs.metrics import EndEvent, EvalEvent, StartEvent, StepEvent
+from missionctl.train.runs.reader import MetricsTail, load_run_dir
+from missionctl.train.runs.record import RunRecord
 
 START = StartEvent(
     t=1000.0, run_id="r1-x", agent="r1", preset="cpu-tiny", git_commit="abc", git_branch="main",
@@ -160,8 +160,8 @@ def test_a_long_run_is_read_from_its_head_and_tail(tmp_path: Path) -> None:
 
 def test_the_reader_api_does_not_import_torch() -> None:
     code = (
-        "import sys, missionctl.train.metrics, missionctl.train.runs, missionctl.train.config,"
-        " missionctl.train.flops, missionctl.train.cli;"
+        "import sys, missionctl.train.runs.metrics, missionctl.train.runs.reader, missionctl.train.config,"
+        " missionctl.train.model.flops, missionctl.train.cli;"
         "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

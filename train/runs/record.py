@@ -5,7 +5,7 @@ Layout of `<runs dir>/<run_id>/`:
 - `config.json`: who ran what: run id, agent, preset, every knob and its hash,
   seeds, budget, the command line, creation time. Written before the run
   waits for a slot, so a queued run is visible.
-- `metrics.jsonl`: the events (see `missionctl.train.metrics`).
+- `metrics.jsonl`: the events (see `missionctl.train.runs.metrics`).
 - `diff.patch`: `git diff HEAD` of the directory the run started from.
 - `run.lock`: held (`flock`, exclusive) by the trainer for its whole life; the
   kernel drops it when the process dies, so a reader tells a live run from a

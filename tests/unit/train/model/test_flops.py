@@ -11,9 +11,9 @@ from torch import nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from missionctl.train import flops
 from missionctl.train.config import Budget, TrainConfig
-from missionctl.train.model import GPT
+from missionctl.train.model import flops
+from missionctl.train.model.gpt import GPT
 
 SHAPES: list[dict[str, Any]] = [
     {"depth": 2, "seq_len": 32},

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import torch
 
-from missionctl.train import ops
 from missionctl.train.config import TrainConfig
-from missionctl.train.model import GPT
+from missionctl.train.model import ops
+from missionctl.train.model.gpt import GPT
 
 TINY = TrainConfig(depth=2, width=64, head_dim=16, seq_len=16)
 

@@ -16,9 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from missionctl.train import ops
 from missionctl.train.config import TrainConfig
-from missionctl.train.flops import VOCAB_SIZE
+from missionctl.train.model import ops
+from missionctl.train.model.flops import VOCAB_SIZE
 
 
 def _fused(t: Tensor) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from missionctl.train.runs import MetricsTail
+from missionctl.train.runs.reader import MetricsTail
 
 START = {
     "v": 1,
@@ -102,7 +102,7 @@ def test_runs_lists_a_run_whose_files_are_not_plain_files(
 _POLL_ONCE = """
 import sys
 from pathlib import Path
-from missionctl.train.runs import MetricsTail
+from missionctl.train.runs.reader import MetricsTail
 tail = MetricsTail(Path(sys.argv[1]))
 print(tail.poll().status, tail.offset)
 """

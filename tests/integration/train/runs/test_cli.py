@@ -10,7 +10,7 @@ import pytest
 
 from missionctl.errors import UserError
 from missionctl.train import cli
-from missionctl.train.runs_cli import main
+from missionctl.train.runs.cli import main
 from tests.integration.train.conftest import Trainer
 
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from missionctl.train.config import TrainConfig
-from missionctl.train.model import GPT
-from missionctl.train.optim import Muon, build_optimizers, lr_multiplier, set_lr
+from missionctl.train.model.gpt import GPT
+from missionctl.train.model.optim import Muon, build_optimizers, lr_multiplier, set_lr
 
 
 def test_schedule_warms_up_holds_then_decays() -> None:

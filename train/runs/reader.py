@@ -22,8 +22,8 @@ from typing import Any
 
 from missionctl.errors import UserError
 from missionctl.files import NotAPlainFile, open_regular, read_regular
-from missionctl.train import metrics
-from missionctl.train.record import (
+from missionctl.train.runs import metrics
+from missionctl.train.runs.record import (
     CONFIG_FILE,
     METRICS_FILE,
     check_run_id,

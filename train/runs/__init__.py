@@ -1,0 +1,1 @@
+"""missionctl.train.runs: run records, metrics, slots, readers; torch-free."""
