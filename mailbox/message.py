@@ -100,7 +100,13 @@ class Message:
 
     @classmethod
     def from_json(cls, data: object) -> Message:
-        """A message from its JSON object; `MalformedMessage` says what is wrong."""
+        """A message from its JSON object; `MalformedMessage` says what is wrong.
+
+        Checked by hand, not by a msgspec schema: `mail send` runs on nearly every
+        agent turn, and importing msgspec alone added 9-17 ms to its 80 ms (measured
+        with 25 runs each), for the type checks only; the rest (ids, times, names,
+        content) is ours either way.
+        """
         if not isinstance(data, Mapping):
             raise MalformedMessage("not a JSON object")
         missing = [

@@ -7,7 +7,9 @@ workspace in its environment), and the wrapper is a child subreaper, so every
 process an agent starts stays below it. The outermost wrapper above a process
 names its agent (an agent can start a look-alike wrapper, but only below its own).
 
-This runs on every hook call, so it reads `/proc` with the standard library only.
+This runs on every hook call, so it reads `/proc` with the standard library only:
+importing psutil alone costs 14 ms (measured with `python -X importtime`), half
+again the hook's own work.
 Limits, while all agents run as one user: an agent can still write files in the
 workspace directly or drive the hub's tmux server; only separate users (or
 containers) per agent close those.

@@ -182,6 +182,12 @@ class _Locator:
 
 
 class _Checker:
+    """The type and unknown-key checks, by hand rather than a msgspec schema: each
+    error names the file, line and key and a fix written for that key (`quote it`,
+    `write shared_gpu = true`, the valid range); mapping msgspec's first error back to
+    those would take a table as long as the checks, and it reports one error where a
+    check can say which of several keys is wrong."""
+
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
         self.where = _Locator(text)

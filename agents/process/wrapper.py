@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
+
 from missionctl import workspace
 from missionctl.agents.providers import LaunchContext, provider_for
 from missionctl.agents.state.store import STARTING, ProcRecord, StateStore
@@ -38,24 +40,11 @@ def _become_subreaper() -> None:
 
 
 def _descendants(pid: int) -> list[int]:
-    """Every process below `pid` (from /proc; no psutil import on this path)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
+    """Every process below `pid`."""
+    try:
+        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
 
 
 def _terminate_leftovers() -> None:

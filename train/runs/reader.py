@@ -165,29 +165,6 @@ def read_run_events(path: Path) -> RunEvents:
     else:
         status = "unknown"
     return RunEvents(path, status, record, start, end, evals, max(steps, default=0), problem)
-    try:
-        head, tail, skipped = _head_and_tail(path / METRICS_FILE)
-    except (NotAPlainFile, OSError) as exc:
-        head, tail, skipped = [], [], False
-        problem = f"{METRICS_FILE} is {_reason(exc)}; it was not read"
-    if skipped and not any(isinstance(e, metrics.EndEvent) for e in tail):
-        # A long live (or dead) run: the best val_bpb needs every eval.
-        try:
-            head, tail = [], metrics.read_events(path / METRICS_FILE)
-        except (NotAPlainFile, OSError) as exc:
-            problem = f"{METRICS_FILE} is {_reason(exc)}; only its first and last lines were read"
-    events = head + tail
-    start = next((e for e in events if isinstance(e, metrics.StartEvent)), None)
-    end = next((e for e in reversed(events) if isinstance(e, metrics.EndEvent)), None)
-    evals = tuple(e for e in events if isinstance(e, metrics.EvalEvent))
-    steps = [e.step for e in events if isinstance(e, metrics.StepEvent)]
-    if end is not None:
-        status = end.status
-    elif is_live(path):
-        status = "running" if start is not None else "queued"
-    else:
-        status = "unknown"
-    return RunEvents(path, status, record, start, end, evals, max(steps, default=0))
 
 
 def load_run_dir(path: Path) -> RunInfo:
