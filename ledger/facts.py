@@ -142,47 +142,42 @@ def read_facts(run_dir: Path) -> RunFacts:
         if end.status == "nan":
             # The last evaluation before a divergence is not the run's result.
             metrics = dict.fromkeys(metrics)
-    budget = start.budget if start else record.get("budget")
+
+    def started(name: str) -> Any:
+        """The start event's value, else config.json's (a run that never started)."""
+        return getattr(start, name) if start else record.get(name)
+
+    def from_start(name: str) -> Any:
+        return getattr(start, name) if start else None
+
+    def from_end(name: str) -> Any:
+        return getattr(end, name) if end else None
+
+    budget = started("budget")
     return RunFacts(
         run_id=run_dir.name,
         status=run.status,
-        runner="command" if (start.command if start else record.get("command")) else "train",
-        agent=start.agent if start else record.get("agent"),
-        preset=start.preset if start else record.get("preset"),
-        command=start.command if start else record.get("command"),
-        config=start.config if start else record.get("config") or {},
-        config_hash=start.config_hash if start else record.get("config_hash"),
-        init_seed=start.init_seed if start else record.get("init_seed"),
-        data_seed=start.data_seed if start else record.get("data_seed"),
+        runner="command" if started("command") else "train",
+        config=started("config") or {},
         budget=budget if isinstance(budget, dict) and budget else None,
-        total_steps=start.total_steps if start else None,
-        steps=end.steps if end else None,
-        tokens=end.tokens if end else None,
-        flops=end.flops if end else None,
-        train_time=end.train_time if end else None,
-        wall_time=end.wall_time if end else None,
         created=record.get("created"),
-        started=start.t if start else None,
-        ended=end.t if end else None,
+        started=from_start("t"),
+        ended=from_end("t"),
         metrics=metrics,
-        git_commit=start.git_commit if start else None,
-        git_branch=start.git_branch if start else None,
-        diff_hash=start.diff_hash if start else None,
-        host=start.host if start else record.get("host"),
-        device=start.device if start else None,
-        device_name=start.device_name if start else None,
-        gpu_type=start.gpu_type if start else None,
-        cuda_visible_devices=start.cuda_visible_devices if start else None,
-        dtype=start.dtype if start else None,
-        compiled=start.compiled if start else None,
-        threads=start.threads if start else record.get("threads"),
-        torch_version=start.torch_version if start else record.get("torch_version"),
-        slurm_job_id=start.slurm_job_id if start else record.get("slurm_job_id"),
-        slurm_node=start.slurm_node if start else record.get("slurm_node"),
-        data_hash=start.data_hash if start else None,
-        eval_hash=start.eval_hash if start else None,
-        error=end.error if end else None,
+        **{k: started(k) for k in _STARTED},
+        **{k: from_start(k) for k in _START_ONLY},
+        **{k: from_end(k) for k in _END_ONLY},
     )
+
+
+# Which facts come from where: the start event (else config.json), the start event
+# only, the end event only.
+_STARTED = ("agent", "preset", "command", "config_hash", "init_seed", "data_seed", "host",
+            "threads", "torch_version", "slurm_job_id", "slurm_node")  # fmt: skip
+_START_ONLY = ("total_steps", "git_commit", "git_branch", "diff_hash", "device",
+               "device_name", "gpu_type", "cuda_visible_devices", "dtype", "compiled",
+               "data_hash", "eval_hash")  # fmt: skip
+_END_ONLY = ("steps", "tokens", "flops", "train_time", "wall_time", "error")
 
 
 def _number(value: Any) -> float | None:

@@ -342,6 +342,8 @@ def _execute(
             log.close()
     values = {**scraper.values, **read_reported(reported)}
     budget = {k: values.pop(k) for k in BUDGET_KEYS if k in values}
+    status: metrics.EndStatus
+    error: str | None
     if timed_out:
         status, error = "timeout", f"the time limit of {args.time_limit:g} s passed"
         code = 4
@@ -367,7 +369,7 @@ def _execute(
 
 def _end(
     writer: metrics.MetricsWriter,
-    status: str,
+    status: metrics.EndStatus,
     error: str | None,
     wall_start: float,
     returncode: int | None,

@@ -365,7 +365,7 @@ class _Run:
         self._end(status, error, exit_code=EXIT_CODES[status])
         return self.result
 
-    def _loop(self) -> tuple[str, str | None]:
+    def _loop(self) -> tuple[metrics.EndStatus, str | None]:
         cfg = self.config
         torch.manual_seed(self.request.init_seed)
         model = GPT(cfg).to(self.device)
@@ -411,12 +411,7 @@ class _Run:
             tok_s = cfg.tokens_per_step / dt
             self.writer.write(
                 metrics.StepEvent(
-                    t=time.time(),
-                    step=res.steps,
-                    tokens=res.tokens,
-                    flops=res.flops,
-                    train_time=res.train_time,
-                    progress=progress,
+                    **self._where(progress),
                     loss=metrics.finite(step_loss),
                     loss_smooth=metrics.finite(smoothed),
                     lr=lr,
@@ -494,12 +489,7 @@ class _Run:
         res.best_val_bpb = val_bpb if res.best_val_bpb is None else min(res.best_val_bpb, val_bpb)
         self.writer.write(
             metrics.EvalEvent(
-                t=time.time(),
-                step=res.steps,
-                tokens=res.tokens,
-                flops=res.flops,
-                progress=self.progress(),
-                train_time=res.train_time,
+                **self._where(self.progress()),
                 val_loss=val_loss,
                 val_bpb=val_bpb,
             )
@@ -507,7 +497,13 @@ class _Run:
         self.say(f"{label} step {res.steps} {self.progress():.0%} val_bpb {val_bpb:.4f}")
         return None
 
-    def _end(self, status: str, error: str | None, exit_code: int) -> None:
+    def _where(self, progress: float) -> dict[str, Any]:
+        """The fields every step and eval event shares: where the run is now."""
+        res = self.result
+        return {"t": time.time(), "step": res.steps, "tokens": res.tokens, "flops": res.flops,
+                "train_time": res.train_time, "progress": progress}  # fmt: skip
+
+    def _end(self, status: metrics.EndStatus, error: str | None, exit_code: int) -> None:
         res = self.result
         res.status, res.error, res.exit_code = status, error, exit_code
         self.writer.write(

@@ -107,32 +107,32 @@ def _one_agent(command: str, description: str, argv: list[str]) -> tuple[Hub, st
     return Hub.find(), args.agent
 
 
+def _said(agent: str, what: str) -> int:
+    print(f"{agent}: {what}")
+    return 0
+
+
 def pause(argv: list[str]) -> int:
     hub, agent = _one_agent("pause", "Freeze every process of an agent.", argv)
-    pids = hub.pause(agent)
-    print(f"{agent}: paused ({plural(len(pids), 'process')} stopped)")
-    return 0
+    return _said(agent, f"paused ({plural(len(hub.pause(agent)), 'process')} stopped)")
 
 
 def resume(argv: list[str]) -> int:
     hub, agent = _one_agent("resume", "Thaw a paused agent.", argv)
     hub.resume(agent)
-    print(f"{agent}: resumed")
-    return 0
+    return _said(agent, "resumed")
 
 
 def kill(argv: list[str]) -> int:
     hub, agent = _one_agent("kill", "End an agent and everything it started.", argv)
-    pids = hub.kill(agent)
-    print(f"{agent}: killed ({plural(len(pids), 'process')}); its last screen stays in its window")
-    return 0
+    ended = plural(len(hub.kill(agent)), "process")
+    return _said(agent, f"killed ({ended}); its last screen stays in its window")
 
 
 def restart(argv: list[str]) -> int:
     hub, agent = _one_agent("restart", "Restart an agent in its window and worktree.", argv)
     hub.restart(agent)
-    print(f"{agent}: restarted")
-    return 0
+    return _said(agent, "restarted")
 
 
 def attach(argv: list[str]) -> int:

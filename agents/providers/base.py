@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,16 @@ def missionctl_argv() -> list[str]:
 def hook_command(event: str) -> str:
     """A shell command line that reports `event` to missionctl."""
     return shlex.join([*missionctl_argv(), "hook", event])
+
+
+def version_output(path: str) -> str:
+    """What `path --version` prints; empty if it cannot be run (15 s at most)."""
+    try:
+        return subprocess.run(
+            [path, "--version"], capture_output=True, text=True, timeout=15, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
 
 
 def require_binary(name: str, package: str) -> str:

@@ -19,11 +19,15 @@ import json
 import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
-from missionctl.agents.providers.base import LaunchContext, hook_command, require_binary
+from missionctl.agents.providers.base import (
+    LaunchContext,
+    hook_command,
+    require_binary,
+    version_output,
+)
 from missionctl.agents.state.onscreen import FullScreenTUI
 from missionctl.agents.state.store import CLAUDE_HOOKED
 from missionctl.files import write_private
@@ -42,15 +46,7 @@ _SHARED = (".credentials.json", "CLAUDE.md", "agents", "commands", "skills")
 def claude_version(binary: str) -> str | None:
     """The version `binary --version` reports (e.g. "2.1.197"), or None."""
     path = shutil.which(binary)
-    if path is None:
-        return None
-    try:
-        out = subprocess.run(
-            [path, "--version"], capture_output=True, text=True, timeout=15, check=False
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    match = re.search(r"\d+\.\d+\.\d+", out)
+    match = re.search(r"\d+\.\d+\.\d+", version_output(path)) if path else None
     return match[0] if match else None
 
 

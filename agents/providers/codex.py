@@ -27,7 +27,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from missionctl.agents.providers.base import (
     hook_command,
     missionctl_argv,
     require_binary,
+    version_output,
 )
 from missionctl.agents.state.onscreen import FullScreenTUI
 from missionctl.errors import UserError
@@ -71,13 +71,7 @@ _VERSION_RE = re.compile(r"codex\S*\s+v?(\d+)\.(\d+)\.(\d+)", re.IGNORECASE)
 
 @functools.cache
 def _version_of(path: str, mtime_ns: int) -> tuple[int, int, int] | None:
-    try:
-        out = subprocess.run(
-            [path, "--version"], capture_output=True, text=True, timeout=15, check=False
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    match = _VERSION_RE.search(out)
+    match = _VERSION_RE.search(version_output(path))
     return (int(match[1]), int(match[2]), int(match[3])) if match else None
 
 

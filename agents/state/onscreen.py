@@ -89,7 +89,27 @@ def question_in(text: str) -> str | None:
     return None
 
 
-class FullScreenTUI:
+class _ScreenShape:
+    """What every shape shares: no lines is unknown, a question is needs-you."""
+
+    def question(self, screen: str) -> str | None:
+        raise NotImplementedError
+
+    def _state(self, lines: list[str]) -> ScreenReading:
+        raise NotImplementedError
+
+    def read_screen(self, screen: str) -> ScreenReading:
+        """working, idle, needs-you or unknown, with the reason."""
+        lines = screen_lines(screen)
+        if not lines:
+            return ScreenReading(UNKNOWN)
+        reason = self.question(screen)
+        if reason is not None:
+            return ScreenReading(NEEDS_YOU, reason)
+        return self._state(lines)
+
+
+class FullScreenTUI(_ScreenShape):
     """A full-screen agent CLI (Claude Code, Codex): a question may sit anywhere on
     its screen; it shows an interrupt hint while it works and a prompt line when
     waiting. Providers give their prompt pattern and, where the hint is not enough,
@@ -108,13 +128,7 @@ class FullScreenTUI:
     def _working(self, lines: list[str]) -> bool:
         return bool(INTERRUPT_HINT.search("\n".join(lines[-12:]))) or self.busy(lines)
 
-    def read_screen(self, screen: str) -> ScreenReading:
-        lines = screen_lines(screen)
-        if not lines:
-            return ScreenReading(UNKNOWN)
-        reason = self.question(screen)
-        if reason is not None:
-            return ScreenReading(NEEDS_YOU, reason)
+    def _state(self, lines: list[str]) -> ScreenReading:
         if self._working(lines):
             return ScreenReading(WORKING)
         tail = lines[-12:]
@@ -131,7 +145,7 @@ class FullScreenTUI:
         return any(self.prompt_pattern.match(line) for line in lines[-6:])
 
 
-class LineProgram:
+class LineProgram(_ScreenShape):
     """A line-oriented program (a shell, the scripted agent): its prompt is the last
     line, text typed shows after it, and only that last line can be its question
     (above it is output, which may quote anything)."""
@@ -140,13 +154,7 @@ class LineProgram:
         lines = screen_lines(screen)
         return question_in(lines[-1]) if lines else None
 
-    def read_screen(self, screen: str) -> ScreenReading:
-        lines = screen_lines(screen)
-        if not lines:
-            return ScreenReading(UNKNOWN)
-        reason = self.question(screen)
-        if reason is not None:
-            return ScreenReading(NEEDS_YOU, reason)
+    def _state(self, lines: list[str]) -> ScreenReading:
         return ScreenReading(IDLE if _SHELL_PROMPT.search(lines[-1]) else WORKING)
 
     def prompt_ready(self, screen: str) -> bool:

@@ -124,16 +124,21 @@ class StartEvent(_Event, frozen=True, kw_only=True, tag="start"):
     command: list[str] | None = None
 
 
-class StepEvent(_Event, frozen=True, kw_only=True, tag="step"):
-    """One optimizer step."""
+class _Progress(_Event, frozen=True, kw_only=True):
+    """Where the run is: what step, events and evaluations both say."""
 
-    kind: ClassVar[str] = "step"
     t: float
     step: int
     tokens: int
     flops: float
     train_time: float
     progress: float
+
+
+class StepEvent(_Progress, frozen=True, kw_only=True, tag="step"):
+    """One optimizer step."""
+
+    kind: ClassVar[str] = "step"
     loss: float | None
     loss_smooth: float | None
     lr: float
@@ -144,16 +149,10 @@ class StepEvent(_Event, frozen=True, kw_only=True, tag="step"):
     mem_mb: float | None
 
 
-class EvalEvent(_Event, frozen=True, kw_only=True, tag="eval"):
+class EvalEvent(_Progress, frozen=True, kw_only=True, tag="eval"):
     """A validation pass over the fixed validation windows."""
 
     kind: ClassVar[str] = "eval"
-    t: float
-    step: int
-    tokens: int
-    flops: float
-    progress: float
-    train_time: float
     val_loss: float
     val_bpb: float
 

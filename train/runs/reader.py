@@ -158,12 +158,9 @@ def read_run_events(path: Path) -> RunEvents:
     end = next((e for e in reversed(events) if isinstance(e, metrics.EndEvent)), None)
     evals = tuple(e for e in events if isinstance(e, metrics.EvalEvent))
     steps = [e.step for e in events if isinstance(e, metrics.StepEvent)]
-    if end is not None:
-        status = end.status
-    elif is_live(path):
+    status: str = end.status if end is not None else "unknown"
+    if end is None and is_live(path):
         status = "running" if start is not None else "queued"
-    else:
-        status = "unknown"
     return RunEvents(path, status, record, start, end, evals, max(steps, default=0), problem)
 
 
