@@ -313,3 +313,14 @@ def _safe_name(proc: psutil.Process) -> str:
         return proc.name()
     except psutil.Error:
         return ""
+
+
+def test_pause_and_resume_from_the_command_line_count_in_words(hub_factory: HubFactory) -> None:
+    hub = hub_factory(_tree_agent("exec sleep 1005"))  # the agent is one process
+    hub.up()
+    pane = {p.window: p for p in hub.tmux.panes()}["busy"]
+    wait_for(lambda: [p.name() for p in proctree.descendants(pane.pid)] == ["sleep"])
+    paused = run_missionctl(["pause", "busy"], cwd=hub.ws.root)
+    assert paused.returncode == 0 and paused.stdout == "busy: paused (1 process stopped)\n"
+    resumed = run_missionctl(["resume", "busy"], cwd=hub.ws.root)
+    assert resumed.stdout == "busy: resumed\n"
