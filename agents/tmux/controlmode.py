@@ -11,6 +11,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TypeVar
+
+_T = TypeVar("_T")
+
+
+def _event(cls: type[_T]) -> type[_T]:
+    """Events are small frozen records."""
+    return dataclass(frozen=True, slots=True)(cls)
 
 # tmux escapes bytes below 0x20 and the backslash in %output as \ooo.
 _OCTAL = re.compile(rb"\\([0-7]{3})")
@@ -26,7 +34,7 @@ def unescape(value: bytes) -> bytes:
     return _OCTAL.sub(lambda m: bytes((int(m.group(1), 8) & 0xFF,)), value)
 
 
-@dataclass(frozen=True, slots=True)
+@_event
 class Output:
     """`%output %<pane> <value>`: the pane wrote `data` to its terminal."""
 
@@ -39,7 +47,7 @@ class Output:
         return unescape(self.raw)
 
 
-@dataclass(frozen=True, slots=True)
+@_event
 class ExtendedOutput:
     """`%extended-output %<pane> <age> ... : <value>` (sent instead of `%output`
     when the client has the pause-after flag); `age_ms` is how long tmux held it."""
@@ -54,21 +62,22 @@ class ExtendedOutput:
         return unescape(self.raw)
 
 
-@dataclass(frozen=True, slots=True)
-class Pause:
+@_event
+class _PaneNotice:
+    pane: str
+
+
+@_event
+class Pause(_PaneNotice):
     """`%pause %<pane>`: tmux stopped sending the pane's output (it fell too far behind)."""
 
-    pane: str
 
-
-@dataclass(frozen=True, slots=True)
-class Continue:
+@_event
+class Continue(_PaneNotice):
     """`%continue %<pane>`: output from a paused pane flows again."""
 
-    pane: str
 
-
-@dataclass(frozen=True, slots=True)
+@_event
 class Reply:
     """One `%begin` ... `%end`/`%error` block: a command's answer.
 
@@ -83,29 +92,28 @@ class Reply:
     lines: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class WindowAdd:
+@_event
+class _WindowNotice:
+    window: str
+
+
+@_event
+class WindowAdd(_WindowNotice):
     """`%window-add @<id>`: a window was linked to the attached session."""
 
-    window: str
 
-
-@dataclass(frozen=True, slots=True)
-class WindowClose:
+@_event
+class WindowClose(_WindowNotice):
     """`%window-close @<id>`: a window of the attached session closed."""
 
-    window: str
 
-
-@dataclass(frozen=True, slots=True)
-class UnlinkedWindowClose:
+@_event
+class UnlinkedWindowClose(_WindowNotice):
     """`%unlinked-window-close @<id>`: a window closed after leaving the session
     (`kill-window` reports it this way)."""
 
-    window: str
 
-
-@dataclass(frozen=True, slots=True)
+@_event
 class WindowRenamed:
     """`%window-renamed @<id> <name>`."""
 
@@ -113,7 +121,7 @@ class WindowRenamed:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@_event
 class SessionChanged:
     """`%session-changed $<id> <name>`: the client is now attached to this session."""
 
@@ -121,12 +129,12 @@ class SessionChanged:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@_event
 class SessionsChanged:
     """`%sessions-changed`: a session was created or destroyed."""
 
 
-@dataclass(frozen=True, slots=True)
+@_event
 class LayoutChange:
     """`%layout-change @<id> <layout> <visible-layout> <flags>` (a resize, a split)."""
 
@@ -136,14 +144,14 @@ class LayoutChange:
     flags: str
 
 
-@dataclass(frozen=True, slots=True)
+@_event
 class Exit:
     """`%exit [reason]`: the control client is about to exit."""
 
     reason: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@_event
 class Notification:
     """Any other `%name args` line, passed through so nothing is silently lost."""
 
@@ -151,7 +159,7 @@ class Notification:
     args: str
 
 
-@dataclass(frozen=True, slots=True)
+@_event
 class Stray:
     """A line outside any block that is not a notification (tmux never sends one;
     kept so a protocol surprise is visible rather than dropped)."""

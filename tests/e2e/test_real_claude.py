@@ -8,7 +8,6 @@ not installed; `.ci/run` installs the pinned version.
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,24 +15,16 @@ from pathlib import Path
 import pytest
 
 from missionctl.agents.org.hub import Hub
-from missionctl.agents.supervision import notices as delivery
 from missionctl.mailbox import Mailbox
+from tests.e2e.real_cli import CONFIRM_S, needs, said
 from tests.fakes.messages_api import FakeMessagesAPI, api_key, tool_results, user_texts
 from tests.fakes.model_server import Request, RunShell, Say
 from tests.helpers import agent_state, never, processes_of, wait_for
 
-pytestmark = [
-    pytest.mark.skipif(
-        shutil.which("claude") is None,
-        reason="Claude Code not installed (npm install -g @anthropic-ai/claude-code@2.1.197)",
-    ),
-    pytest.mark.slow,
-]
+pytestmark = needs("claude", "npm install -g @anthropic-ai/claude-code@2.1.197")
 
 KEY = "sk-ant-test-not-a-real-key-7d3e91a0c4"
 QUESTION = "Do you want to proceed?"
-# How long the supervisor may hold back an unconfirmed notice before it acts on it.
-CONFIRM_S = float(getattr(delivery, "CONFIRM_TIMEOUT_S", 20.0))
 
 
 @pytest.fixture
@@ -43,8 +34,7 @@ def model() -> Iterator[FakeMessagesAPI]:
 
 
 def _said(text: str) -> Callable[[Request], bool]:
-    """Whether a request carries `text` in one of its user messages."""
-    return lambda request: any(text in t for t in user_texts(request))
+    return said(user_texts, text)
 
 
 def test_claude_state_from_hooks_and_mail_never_answers_its_question(

@@ -8,7 +8,6 @@ does ever answers its approval question. Skips where Codex is not installed;
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,24 +16,16 @@ import psutil
 import pytest
 
 from missionctl.agents.org.hub import Hub
-from missionctl.agents.supervision import notices as delivery
 from missionctl.mailbox import Mailbox
+from tests.e2e.real_cli import CONFIRM_S, needs, said
 from tests.fakes.model_server import Request, RunShell, Say
 from tests.fakes.responses_api import FakeResponsesAPI, function_outputs, user_texts
 from tests.helpers import agent_state, never, processes_of, wait_for
 
-pytestmark = [
-    pytest.mark.skipif(
-        shutil.which("codex") is None,
-        reason="Codex CLI not installed (npm install -g @openai/codex@0.171.0)",
-    ),
-    pytest.mark.slow,
-]
+pytestmark = needs("codex", "npm install -g @openai/codex@0.171.0")
 
 KEY = "sk-test-not-a-real-key-2f9c41d7e8"
 QUESTION = "Would you like to run the following command?"
-# How long the supervisor may hold back an unconfirmed notice before it acts on it.
-CONFIRM_S = float(getattr(delivery, "CONFIRM_TIMEOUT_S", 20.0))
 
 
 @pytest.fixture
@@ -44,8 +35,7 @@ def model() -> Iterator[FakeResponsesAPI]:
 
 
 def _said(text: str) -> Callable[[Request], bool]:
-    """Whether a request carries `text` in one of its user messages."""
-    return lambda request: any(text in t for t in user_texts(request))
+    return said(user_texts, text)
 
 
 def test_codex_state_from_hooks_and_mail_never_answers_its_question(
