@@ -20,6 +20,7 @@ def _event(cls: type[_T]) -> type[_T]:
     """Events are small frozen records."""
     return dataclass(frozen=True, slots=True)(cls)
 
+
 # tmux escapes bytes below 0x20 and the backslash in %output as \ooo.
 _OCTAL = re.compile(rb"\\([0-7]{3})")
 # Inside a reply block tmux emits these two itself while running `refresh-client -A`
