@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, dataclass_transform
 
 _T = TypeVar("_T")
 
 
+@dataclass_transform(frozen_default=True)
 def _event(cls: type[_T]) -> type[_T]:
     """Events are small frozen records."""
     return dataclass(frozen=True, slots=True)(cls)
