@@ -54,8 +54,7 @@ class Spend:
         """ "$1.23", "$1.23+?" (some tokens have no price) or "$?" (none has)."""
         if self.unpriced and not self.usd:
             return "$?"
-        text = f"${self.usd:.2f}" if self.usd >= 0.01 or not self.usd else f"${self.usd:.4f}"
-        return text + ("+?" if self.unpriced else "")
+        return money(self.usd) + ("+?" if self.unpriced else "")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -92,12 +91,17 @@ def summarise(
 def budget_warning(spend: Spend, budget_usd: float | None, budget_tokens: int | None) -> str | None:
     """One line when the spend has reached a budget; else None."""
     if budget_usd is not None and spend.usd >= budget_usd:
-        return f"over budget: {spend.cost_text} of ${budget_usd:.2f}"
+        return f"over budget: {spend.cost_text} of {money(budget_usd)}"
     if budget_tokens is not None and spend.tokens.total >= budget_tokens:
         return (
             f"over budget: {human_count(spend.tokens.total)} of {human_count(budget_tokens)} tokens"
         )
     return None
+
+
+def money(usd: float) -> str:
+    """$1.23; fractions of a cent to four places ($0.0042)."""
+    return f"${usd:.2f}" if usd >= 0.01 or not usd else f"${usd:.4f}"
 
 
 def human_count(n: int) -> str:
