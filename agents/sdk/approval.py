@@ -3,8 +3,9 @@
 A guard against accidents, not a sandbox: a command that names a path outside
 the agent's worktree, or that looks destructive or reaches beyond the agent
 (deleting recursively, rewriting git history, installing into the shared
-environment, stopping other agents), waits for a yes. Anything can still be
-spelled so that these patterns miss it; the file tools, by contrast, are
+environment, stopping other agents), waits for a yes. It errs on the side of
+asking (a quoted "rm -rf" in a commit message is asked about too), and anything
+can still be spelled so that it misses; the file tools, by contrast, are
 confined for real (see `tools.inside`).
 """
 
