@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from missionctl.spend.tokens import Tokens, UsageRecord, count
+from missionctl.spend.tokens import Tally, Tokens, UsageRecord, count
 
 # Lines longer than this are not usage lines (a transcript line can hold a whole
 # file an agent read); they are skipped unread.
@@ -123,8 +123,8 @@ class CodexRollout:
 
     def __init__(self) -> None:
         self.model = ""
-        self.records: dict[str, UsageRecord] = {}  # per response (0.171+)
-        self.counts: dict[str, UsageRecord] = {}  # per token_count event (older)
+        self.records = Tally()  # per response (0.171+)
+        self.counts = Tally()  # per token_count event (older)
 
     def feed(self, line: dict[str, Any], position: int) -> None:
         kind = line.get("type")
@@ -139,16 +139,17 @@ class CodexRollout:
             return
         if kind == "token_usage_record" and isinstance(payload.get("usage"), dict):
             key = str(payload.get("response_id") or position)
-            self.records[key] = UsageRecord(ts, self.model, _openai_tokens(payload["usage"]))
+            self.records.put(key, UsageRecord(ts, self.model, _openai_tokens(payload["usage"])))
         elif kind == "event_msg" and payload.get("type") == "token_count":
             info = payload.get("info")
             last = info.get("last_token_usage") if isinstance(info, dict) else None
             if isinstance(last, dict):
-                self.counts[str(position)] = UsageRecord(ts, self.model, _openai_tokens(last))
+                record = UsageRecord(ts, self.model, _openai_tokens(last))
+                self.counts.put(str(position), record)
 
-    def usage(self) -> list[UsageRecord]:
+    def usage(self) -> Tally:
         # Both kinds describe the same responses: the per-response records when there are any.
-        return list((self.records or self.counts).values())
+        return self.records if len(self.records) else self.counts
 
 
 # -- reading files a line at a time ------------------------------------------------------

@@ -25,7 +25,7 @@ from missionctl.spend.logs import (
     sdk_record,
 )
 from missionctl.spend.prices import PriceTable
-from missionctl.spend.tokens import Tokens, UsageRecord
+from missionctl.spend.tokens import Tally, Tokens, UsageRecord
 
 SDK_PROVIDERS = ("anthropic", "openai")
 # New session files are looked for this often; known ones are read on every poll.
@@ -88,6 +88,27 @@ def summarise(
     return Spend(tokens, usd, tuple(sorted(unpriced)), answers)
 
 
+def total(tallies: Iterable[Tally], prices: PriceTable) -> Spend:
+    """The spend of whole tallies, from their totals per model (cost is linear in tokens)."""
+    by_model: dict[str, Tokens] = {}
+    answers = 0
+    for tally in tallies:
+        answers += len(tally)
+        for model, tokens in tally.by_model.items():
+            by_model[model] = by_model.get(model, Tokens()) + tokens
+    tokens, usd = Tokens(), 0.0
+    unpriced: set[str] = set()
+    for model, used in by_model.items():
+        tokens += used
+        price = prices.price(model)
+        if price is None:
+            if used.total:
+                unpriced.add(model or "unknown model")
+        else:
+            usd += price.cost(used)
+    return Spend(tokens, usd, tuple(sorted(unpriced)), answers)
+
+
 def budget_warning(spend: Spend, budget_usd: float | None, budget_tokens: int | None) -> str | None:
     """One line when the spend has reached a budget; else None."""
     if budget_usd is not None and spend.usd >= budget_usd:
@@ -135,27 +156,27 @@ class _Source:
     def __init__(self, path: Path, kind: str) -> None:
         self.kind = kind
         self.tail = FileTail(path)
-        self.keyed: dict[str, UsageRecord] = {}
+        self.keyed = Tally()
         self.codex = CodexRollout()
 
     def read(self) -> None:
         restarted, lines = self.tail.read()
         if restarted:
-            self.keyed, self.codex = {}, CodexRollout()
+            self.keyed, self.codex = Tally(), CodexRollout()
         for position, line in decoded(lines, every=self.kind == "sdk"):
             if self.kind == "sdk":
                 record = sdk_record(line)
                 if record is not None:
-                    self.keyed[str(position)] = record
+                    self.keyed.put(str(position), record)
             elif self.kind == "claude":
                 found = claude_record(line)
                 if found is not None:
-                    self.keyed[found[0]] = found[1]  # a message re-written: the last wins
+                    self.keyed.put(*found)  # a message written again: the last one wins
             else:
                 self.codex.feed(line, position)
 
-    def records(self) -> list[UsageRecord]:
-        return self.codex.usage() if self.kind == "codex" else list(self.keyed.values())
+    def tally(self) -> Tally:
+        return self.codex.usage() if self.kind == "codex" else self.keyed
 
 
 class SpendReader:
@@ -212,8 +233,8 @@ class SpendReader:
                 found[path] = kind
         return found
 
-    def records(self) -> list[UsageRecord]:
-        """Every usage record so far (new files are looked for every few seconds)."""
+    def _read(self) -> list[Tally]:
+        """Read what is new; the tally of every file (new files are looked for every few s)."""
         now = self.clock()
         if self._found_at is None or now - self._found_at >= DISCOVER_EVERY_S:
             self._found_at = now
@@ -221,11 +242,17 @@ class SpendReader:
             self._sources = {
                 path: self._sources.get(path) or _Source(path, kind) for path, kind in found.items()
             }
-        out: list[UsageRecord] = []
         for source in self._sources.values():
             source.read()
-            out += source.records()
-        return out
+        return [source.tally() for source in self._sources.values()]
+
+    def records(self) -> list[UsageRecord]:
+        """Every usage record so far."""
+        return [r for tally in self._read() for r in tally.records.values()]
+
+    def spend(self, prices: PriceTable) -> Spend:
+        """The spend so far: the same as `summarise(records())`, at the cost of what changed."""
+        return total(self._read(), prices)
 
 
 def prices_for(org: OrgSpec, provider: str) -> PriceTable:
@@ -247,4 +274,7 @@ def agent_spend(
     """
     spec = org.agent(agent)
     reader = SpendReader(root / ".missionctl", agent, spec.provider)
-    return summarise(reader.records(), prices_for(org, spec.provider), since, until)
+    prices = prices_for(org, spec.provider)
+    if since is None and until is None:
+        return reader.spend(prices)
+    return summarise(reader.records(), prices, since, until)

@@ -31,6 +31,14 @@ class Tokens:
             self.cache_write + other.cache_write,
         )
 
+    def __sub__(self, other: Tokens) -> Tokens:
+        return Tokens(
+            self.input - other.input,
+            self.output - other.output,
+            self.cache_read - other.cache_read,
+            self.cache_write - other.cache_write,
+        )
+
     def to_json(self) -> dict[str, int]:
         return {
             "input": self.input,
@@ -48,6 +56,26 @@ class UsageRecord:
     ts: float
     model: str
     tokens: Tokens
+
+
+class Tally:
+    """Usage records by key (a record written again replaces its earlier self), with
+    running totals per model: a poll then costs what changed, not the whole history
+    (measured in bench/spend.py)."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, UsageRecord] = {}
+        self.by_model: dict[str, Tokens] = {}
+
+    def put(self, key: str, record: UsageRecord) -> None:
+        old = self.records.get(key)
+        if old is not None:
+            self.by_model[old.model] -= old.tokens
+        self.records[key] = record
+        self.by_model[record.model] = self.by_model.get(record.model, Tokens()) + record.tokens
+
+    def __len__(self) -> int:
+        return len(self.records)
 
 
 def count(value: object) -> int:

@@ -21,7 +21,7 @@ from missionctl.agents.state.store import AgentState
 from missionctl.agents.tmux.server import PaneInfo
 from missionctl.mailbox import HUMAN, Mailbox
 from missionctl.proc import CommandError
-from missionctl.spend import PriceTable, Spend, SpendReader, budget_warning, prices_for, summarise
+from missionctl.spend import PriceTable, Spend, SpendReader, budget_warning, prices_for
 from missionctl.train.runs.reader import MetricsTail, RunProgress, read_config
 
 
@@ -147,7 +147,7 @@ class OrgMonitor:
             reader = self._spend_readers[name] = SpendReader(self.hub.ws.runtime, name, provider)
         if provider not in self._prices:
             self._prices[provider] = prices_for(self.hub.org, provider)
-        return summarise(reader.records(), self._prices[provider])
+        return reader.spend(self._prices[provider])
 
     # -- machine use ------------------------------------------------------------------------
     def _usage(

@@ -36,7 +36,6 @@ from missionctl.spend import (
     UsageLog,
     budget_warning,
     human_count,
-    summarise,
     usage_log_path,
 )
 
@@ -263,7 +262,7 @@ class SdkAgent:
         a raised budget lets the agent go on."""
         if self.config.budget_usd is None and self.config.budget_tokens is None:
             return False
-        spent = summarise(self.spend.records(), self.config.prices)
+        spent = self.spend.spend(self.config.prices)
         warning = budget_warning(spent, self.config.budget_usd, self.config.budget_tokens)
         if warning is not None and self.reload is not None:
             try:
@@ -280,7 +279,7 @@ class SdkAgent:
         return True
 
     def show_usage(self) -> None:
-        spent = summarise(self.spend.records(), self.config.prices)
+        spent = self.spend.spend(self.config.prices)
         t, n = spent.tokens, human_count
         self.terminal.detail(
             f"{n(t.total)} tokens ({n(t.input)} in, {n(t.output)} out, {n(t.cache_read)} cache"

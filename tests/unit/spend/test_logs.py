@@ -38,7 +38,7 @@ def test_a_codex_rollout_counts_each_response_once() -> None:
     rollout = CodexRollout()
     for position, line in decoded(_lines(CODEX)):
         rollout.feed(line, position)
-    records = rollout.usage()
+    records = list(rollout.usage().records.values())
     # Two responses (token_usage_record); the token_count event repeats the first.
     assert len(records) == 2
     assert {r.model for r in records} == {"gpt-5-codex"}
@@ -59,9 +59,25 @@ def test_codex_before_token_usage_records_is_read_from_token_count() -> None:
     ]  # fmt: skip
     for n, line in enumerate(lines):
         rollout.feed(line, n)
-    (record,) = rollout.usage()
+    (record,) = rollout.usage().records.values()
     # OpenAI's prompt count includes the cached part.
     assert record.tokens == Tokens(input=400, output=50, cache_read=600) and record.model == "gpt-5"
+
+
+def test_running_totals_agree_with_the_records_when_messages_are_written_again(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "agent-config" / "r1" / "claude" / "projects" / "-lab-r1"
+    project.mkdir(parents=True)
+    reader = SpendReader(tmp_path, "r1", "claude")
+    lines = CLAUDE.read_bytes().splitlines(keepends=True)
+    with open(project / "s.jsonl", "wb") as fh:
+        for line in lines:  # one line per poll: msg_0004's second copy replaces its first
+            fh.write(line)
+            fh.flush()
+            spend = reader.spend(PriceTable())
+            assert spend == summarise(reader.records(), PriceTable())
+    assert spend.answers == 2 and spend.tokens == Tokens(200, 20, 0, 0)
 
 
 def test_the_tail_reads_only_complete_new_lines(tmp_path: Path) -> None:
