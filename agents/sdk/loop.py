@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -127,12 +128,15 @@ class SdkAgent:
             command = line.strip()
             if command in ("/quit", "/exit"):
                 return 0
-            if command == "/help":
-                self.terminal.detail(HELP)
-            elif command == "/usage":
-                self.show_usage()
-            elif command:
+            if command not in ("", "/usage", "/help"):
                 self.turn(line)
+                continue
+            if command == "/usage":
+                self.show_usage()
+            elif command == "/help":
+                self.terminal.detail(HELP)
+            if self.blocked is not None:  # still waiting for a person
+                self.hooks.report("needs-you", {"message": self.blocked})
 
     def turn(self, text: str) -> None:
         """Send `text` and work until the model answers without calling a tool."""
@@ -266,7 +270,14 @@ class SdkAgent:
         warning = budget_warning(spent, self.config.budget_usd, self.config.budget_tokens)
         if warning is not None and self.reload is not None:
             try:
-                self.config = self.reload()
+                # Only the budgets and prices: the client stays as it was started.
+                again = self.reload()
+                self.config = replace(
+                    self.config,
+                    budget_usd=again.budget_usd,
+                    budget_tokens=again.budget_tokens,
+                    prices=again.prices,
+                )
             except UserError as exc:
                 self.terminal.warn(f"org.toml: {exc}")
             warning = budget_warning(spent, self.config.budget_usd, self.config.budget_tokens)

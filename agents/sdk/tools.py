@@ -301,6 +301,8 @@ class Toolbox:
         except BaseException:
             _end(proc)
             raise
+        finally:
+            proc.stdout.close()
         if timed_out:
             _end(proc)
         if pending and shown < SHOW_LINES:

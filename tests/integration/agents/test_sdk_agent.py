@@ -145,7 +145,7 @@ def test_a_bad_key_or_unknown_model_is_one_line_and_needs_you(
 ) -> None:
     # Some servers quote what they were sent: the key must not reach the screen or a file.
     server.script(Fail(status, f"invalid credentials {KEY}"), Fail(status, "still no"))
-    run = run_agent(tmp_path, api, server, ["try again"])
+    run = run_agent(tmp_path, api, server, ["/usage", "try again"])
 
     assert len(run.turns) == 2  # never retried by itself; the typed line tried again
     errors = run.lines("✗ ")
@@ -153,10 +153,11 @@ def test_a_bad_key_or_unknown_model_is_one_line_and_needs_you(
     assert KEY not in run.output and "[key]" in errors[0]
     assert "Traceback" not in run.output
     needs = [p for e, p in run.hooks.events if e == "needs-you"]
-    assert len(needs) == 2 and KEY not in json.dumps(needs)
-    # Waiting for a person: not reported idle after the error.
+    assert len(needs) == 3 and KEY not in json.dumps(needs)
+    # Waiting for a person: never reported idle after the error, not even after /usage.
     after = run.hooks.names[run.hooks.names.index("needs-you") :]
-    assert after == ["needs-you", "UserPromptSubmit", "working", "needs-you"]
+    assert after == ["needs-you", "UserPromptSubmit", "needs-you", "UserPromptSubmit",
+                     "working", "needs-you"]  # fmt: skip
 
 
 def test_the_context_limit_shortens_then_summarises_and_the_session_goes_on(
