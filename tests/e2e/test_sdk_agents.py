@@ -20,7 +20,7 @@ from tests.fakes.chat_api import FakeChatAPI
 from tests.fakes.messages_api import FakeMessagesAPI, api_key
 from tests.fakes.model_server import CallTool, Fail, FakeModelServer, Request, Say
 from tests.helpers import agent_state, never, processes_of, run_missionctl, wait_for
-from tests.integration.agents.sdk_harness import user_texts
+from tests.integration.agents.sdk.harness import user_texts
 
 pytestmark = pytest.mark.slow
 

@@ -14,10 +14,10 @@ from missionctl import orgfile
 from missionctl.spend import PriceTable, SpendReader, Tokens, UsageLog, agent_spend, summarise
 from missionctl.spend.logs import CodexRollout, FileTail, claude_record, decoded, parse_ts
 from missionctl.spend.reader import usage_log_path
+from tests.helpers import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "spend"
-CLAUDE = FIXTURES / "claude-2.1.197-transcript.jsonl"
-CODEX = FIXTURES / "codex-0.171-rollout.jsonl"
+CLAUDE = FIXTURES / "spend" / "claude-2.1.197-transcript.jsonl"
+CODEX = FIXTURES / "spend" / "codex-0.171-rollout.jsonl"
 
 
 def _lines(path: Path) -> list[tuple[int, bytes]]:

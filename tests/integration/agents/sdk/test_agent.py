@@ -14,7 +14,7 @@ import pytest
 from missionctl.agents.sdk.context import SUMMARY_ASK
 from missionctl.spend import usage_log_path
 from tests.fakes.model_server import CallTool, Fail, FakeModelServer, Say
-from tests.integration.agents.sdk_harness import (
+from tests.integration.agents.sdk.harness import (
     APIS,
     FIRST,
     KEY,
