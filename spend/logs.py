@@ -23,13 +23,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import stat
 import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from missionctl.files import NotAPlainFile, make_private_dir, open_private, open_regular
 from missionctl.spend.tokens import Tally, Tokens, UsageRecord, count
 
 # Lines longer than this are not usage lines (a transcript line can hold a whole
@@ -73,13 +73,12 @@ class UsageLog:
 
     def append(self, model: str, tokens: Tokens, *, estimated: bool = False) -> None:
         """Add one answer's tokens (`estimated`: the server reported none)."""
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dir(self.path.parent)
         line = {"ts": time.time(), "model": model, **tokens.to_json()}
         if estimated:
             line["estimated"] = True
         data = (json.dumps(line) + "\n").encode()
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
-        fd = os.open(self.path, flags, 0o600)
+        fd = open_private(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         try:
             os.write(fd, data)  # one write of one line with O_APPEND: never interleaved
         finally:
@@ -156,8 +155,9 @@ class CodexRollout:
 class FileTail:
     """The complete lines appended to one file since the last read.
 
-    Files are opened without following links and must be regular files: an agent
-    (same user) could plant a link to a FIFO or /dev/zero where a log should be.
+    Files are opened without following links and must be regular files (an agent
+    could plant a link to a FIFO or /dev/zero where a log should be): see
+    `missionctl.files.open_regular`.
     """
 
     def __init__(self, path: Path) -> None:
@@ -170,13 +170,11 @@ class FileTail:
         """(restarted, [(offset, line)]): `restarted` when the file was replaced or
         truncated, and what was read from it before no longer holds."""
         try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except OSError:
+            fh = open_regular(self.path)
+        except (NotAPlainFile, OSError):
             return False, []
-        with open(fd, "rb") as fh:
+        with fh:
             info = os.fstat(fh.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                return False, []
             identity = (info.st_dev, info.st_ino)
             restarted = False
             if identity != self.identity or info.st_size < self.offset:

@@ -8,14 +8,13 @@ spend, between these times?" that `missionctl status` and the ledger ask.
 from __future__ import annotations
 
 import json
-import os
-import stat
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from missionctl.files import NotAPlainFile, read_regular
 from missionctl.orgfile import OrgSpec
 from missionctl.spend.logs import (
     CodexRollout,
@@ -137,16 +136,8 @@ def human_count(n: int) -> str:
 def _small_json(path: Path) -> Any:
     """A small JSON file's content, or None (no links followed, regular files only)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    with open(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            return None
-        data = fh.read(65537)
-    try:
-        return json.loads(data) if len(data) <= 65536 else None
-    except ValueError:
+        return json.loads(read_regular(path, 65536))
+    except (NotAPlainFile, OSError, ValueError):
         return None
 
 
