@@ -25,6 +25,7 @@ from missionctl.spend.logs import (
 )
 from missionctl.spend.prices import PriceTable
 from missionctl.spend.tokens import Tally, Tokens, UsageRecord
+from missionctl.units import si
 
 SDK_PROVIDERS = ("anthropic", "openai")
 # New session files are looked for this often; known ones are read on every poll.
@@ -113,24 +114,13 @@ def budget_warning(spend: Spend, budget_usd: float | None, budget_tokens: int | 
     if budget_usd is not None and spend.usd >= budget_usd:
         return f"over budget: {spend.cost_text} of {money(budget_usd)}"
     if budget_tokens is not None and spend.tokens.total >= budget_tokens:
-        return (
-            f"over budget: {human_count(spend.tokens.total)} of {human_count(budget_tokens)} tokens"
-        )
+        return f"over budget: {si(spend.tokens.total)} of {si(budget_tokens)} tokens"
     return None
 
 
 def money(usd: float) -> str:
     """$1.23; fractions of a cent to four places ($0.0042)."""
     return f"${usd:.2f}" if usd >= 0.01 or not usd else f"${usd:.4f}"
-
-
-def human_count(n: int) -> str:
-    """12, 12.3k, 4.56M."""
-    if n < 1000:
-        return str(n)
-    if n < 1_000_000:
-        return f"{n / 1000:.1f}k"
-    return f"{n / 1e6:.2f}M"
 
 
 def _small_json(path: Path) -> Any:

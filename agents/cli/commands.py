@@ -12,9 +12,9 @@ from missionctl.agents.process import tree as proctree
 from missionctl.agents.tmux.server import env_outside_tmux
 from missionctl.cliargs import parser
 from missionctl.errors import UserError
-from missionctl.spend import Spend, agent_spend, budget_warning, human_count
+from missionctl.spend import Spend, agent_spend, budget_warning
 from missionctl.textable import format_table
-from missionctl.units import duration, plural
+from missionctl.units import duration, plural, si
 
 # Providers whose agents use a model (and so have tokens and a cost).
 _MODEL_PROVIDERS = ("claude", "codex", "anthropic", "openai")
@@ -117,7 +117,7 @@ def status(argv: list[str]) -> int:
             [
                 [r.name, r.state.name, r.role, r.provider, r.pid, r.branch, r.gpu,
                  duration(r.uptime_s) if r.uptime_s is not None else None,
-                 human_count(s.tokens.total) if (s := spends[r.name]) else None,
+                 si(s.tokens.total) if (s := spends[r.name]) else None,
                  s.cost_text if s else None,
                  r.state.detail or warnings[r.name]]
                 for r in rows

@@ -36,9 +36,9 @@ from missionctl.spend import (
     Tokens,
     UsageLog,
     budget_warning,
-    human_count,
     usage_log_path,
 )
+from missionctl.units import si
 
 # Tries of one request while the API says "later" (429, 5xx, timeouts): about 5 min.
 MAX_ATTEMPTS = 8
@@ -227,7 +227,7 @@ class SdkAgent:
         if shortened:
             self.terminal.note(
                 f"context: shortened {shortened} old tool output(s) to stay within"
-                f" {human_count(self.config.context_limit)} tokens"
+                f" {si(self.config.context_limit)} tokens"
             )
         if self.context.near(self.items):
             self._summarise()
@@ -253,9 +253,7 @@ class SdkAgent:
             if answer.text.strip():
                 self.items[:] = ContextKeeper.restart(self.first_message, answer.text)
                 size = sum(item_chars(i) for i in self.items) // 4
-                self.terminal.note(
-                    f"context: continuing from a summary (~{human_count(size)} tokens)"
-                )
+                self.terminal.note(f"context: continuing from a summary (~{si(size)} tokens)")
                 return
             break
         self.items[:] = self.context.fallback(self.first_message, self.items)
@@ -291,7 +289,7 @@ class SdkAgent:
 
     def show_usage(self) -> None:
         spent = self.spend.spend(self.config.prices)
-        t, n = spent.tokens, human_count
+        t, n = spent.tokens, si
         self.terminal.detail(
             f"{n(t.total)} tokens ({n(t.input)} in, {n(t.output)} out, {n(t.cache_read)} cache"
             f" read, {n(t.cache_write)} cache write) in {spent.answers} answers: {spent.cost_text}"

@@ -22,9 +22,9 @@ async def test_the_strip_shows_tokens_and_cost_and_the_header_a_spent_budget() -
         first, second, third = app.grid.cells[:3]
         await until(pilot, lambda: third.view is not None)
         strip = str(first.strip.render())
-        assert "bpb 2.410" in strip and "1.04M tok $0.42" in strip
+        assert "bpb 2.410" in strip and "1.0M tok $0.42" in strip
         assert "⚠" not in str(first.header.render())
-        assert "2.40M tok $12.00" in str(second.strip.render())
+        assert "2.4M tok $12.00" in str(second.strip.render())
         assert "⚠ over budget: $12.00 of $10.00" in str(second.header.render())
         # Agents without a model (or before any answer was counted) show no spend.
         assert " tok $" not in str(third.strip.render())

@@ -10,7 +10,12 @@ import pytest
 from missionctl import orgfile
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-BLOCKS = re.findall(r"```toml\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+# The org.toml examples (other TOML in the README is, e.g., an experiment's spec).
+BLOCKS = [
+    block
+    for block in re.findall(r"```toml\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    if re.search(r"^\[(org|\[agent\]|providers\.)", block, re.MULTILINE)
+]
 
 
 def test_the_readme_has_its_examples() -> None:

@@ -6,7 +6,6 @@ from rich.text import Text
 from textual.widgets import Static
 
 from missionctl.agents.org.monitor import AgentView
-from missionctl.spend import human_count
 from missionctl.train.runs.reader import RunProgress
 from missionctl.units import duration, si, size
 
@@ -57,7 +56,7 @@ def spend_text(view: AgentView) -> Text:
     if spend is None:
         return Text("")
     style = "bold red" if view.budget_warning else ""
-    return Text(f"{human_count(spend.tokens.total)} tok {spend.cost_text}", style=style)
+    return Text(f"{si(spend.tokens.total)} tok {spend.cost_text}", style=style)
 
 
 def usage_text(view: AgentView) -> Text:

@@ -77,6 +77,6 @@ def test_a_spend_sums_a_window_and_lists_unpriced_models() -> None:
 def test_budget_warnings() -> None:
     spend = Spend(Tokens(900_000, 150_000), usd=5.2)
     assert budget_warning(spend, 5.0, None) == "over budget: $5.20 of $5.00"
-    assert budget_warning(spend, None, 1_000_000) == "over budget: 1.05M of 1.00M tokens"
+    assert budget_warning(spend, None, 1_000_000) == "over budget: 1.1M of 1.0M tokens"
     assert budget_warning(spend, 6.0, 2_000_000) is None
     assert budget_warning(spend, None, None) is None
