@@ -16,6 +16,7 @@ import pytest
 from missionctl.agents.org.hub import Hub
 from missionctl.agents.supervision.notices import MARKER, NoticeBook
 from missionctl.mailbox import Mailbox
+from tests.e2e.real_cli import said
 from tests.fakes.chat_api import FakeChatAPI
 from tests.fakes.messages_api import FakeMessagesAPI, api_key
 from tests.fakes.model_server import CallTool, Fail, FakeModelServer, Request, Say
@@ -29,7 +30,7 @@ ANTHROPIC_KEY = "sk-ant-test-e2e-8e2d4b6f1a9c07"
 
 
 def _said(text: str) -> Callable[[Request], bool]:
-    return lambda request: any(text in t for t in user_texts(request))
+    return said(user_texts, text)
 
 
 def _status(root: Path) -> dict[str, dict[str, object]]:
