@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from missionctl import modelsettings
 from missionctl.errors import UserError
 from missionctl.files import NotAPlainFile, read_regular
 from missionctl.names import NAME_RE as NAME_RE
@@ -28,8 +29,9 @@ STRUCTURES = ("flat", "hierarchical")
 _TOP_KEYS = {"org", "standup", "agent", "providers", "runs", "metrics"}
 _ORG_KEYS = {"name", "structure", "program", "base_branch", "shared_gpu"}
 _STANDUP_KEYS = {"every"}
-_AGENT_KEYS = {"name", "role", "provider", "gpu"}
+_AGENT_KEYS = {"name", "role", "provider", "gpu"} | modelsettings.AGENT_KEYS
 _PROVIDER_KEYS = {"command", "env", "submit_delay", "model", "base_url", "prepare_trust"}
+_PROVIDER_KEYS |= modelsettings.MODEL_KEYS
 _RUNS_KEYS = {"max_concurrent"}
 _DURATION_RE = re.compile(r"^(?:\d+(?:\.\d+)?[smhd])+\Z")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
@@ -78,6 +80,11 @@ class AgentSpec:
     role: str = "researcher"
     provider: str = "claude"
     gpu: int | None = None
+    # The model for this agent, over its provider's `model`.
+    model: str | None = None
+    # Spend limits: an SDK agent stops before its next turn, others show a warning.
+    budget_usd: float | None = None
+    budget_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,15 @@ class ProviderSettings:
     # Pre-accept the CLI's folder trust and onboarding in the agent's own config
     # (claude, codex), so an org starts without a dialog per agent.
     prepare_trust: bool = True
+    # The SDK agents' (anthropic, openai) settings; see missionctl/modelsettings.py.
+    api_key_env: str | None = None  # the name of the variable holding the key, never a key
+    max_tokens: int | None = None
+    temperature: float | None = None
+    api: str | None = None  # openai: "chat" (default) or "responses"
+    context_limit: int | None = None
+    approve: str = "ask"  # "ask": risky commands wait for a person; "auto"
+    # Model -> USD per million tokens {input, output, cache_read, cache_write}.
+    prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -503,7 +519,12 @@ def loads(text: str, path: Path = Path("org/org.toml")) -> OrgSpec:
                     i,
                 )
             gpus.setdefault(gpu, agent_name)
-        agents.append(AgentSpec(name=agent_name, role=role, provider=provider, gpu=gpu))
+        agents.append(
+            AgentSpec(
+                name=agent_name, role=role, provider=provider, gpu=gpu,
+                **modelsettings.agent_settings(check, raw, i),
+            )
+        )  # fmt: skip
 
     chiefs = [a.name for a in agents if a.role == "chief"]
     if structure == "hierarchical" and len(chiefs) != 1:
@@ -645,6 +666,7 @@ def _providers(check: _Checker, raw: Any) -> dict[str, ProviderSettings]:
             model=model,
             base_url=base_url,
             prepare_trust=prepare_trust,
+            **modelsettings.provider_settings(check, table, provider, settings),
         )
     return out
 

@@ -12,8 +12,12 @@ from missionctl.agents.process import tree as proctree
 from missionctl.agents.tmux.server import env_outside_tmux
 from missionctl.cliargs import parser
 from missionctl.errors import UserError
+from missionctl.spend import Spend, agent_spend, budget_warning
 from missionctl.textable import format_table
-from missionctl.units import duration, plural
+from missionctl.units import duration, plural, si
+
+# Providers whose agents use a model (and so have tokens and a cost).
+_MODEL_PROVIDERS = ("claude", "codex", "anthropic", "openai")
 
 
 def up(argv: list[str]) -> int:
@@ -48,6 +52,19 @@ def status(argv: list[str]) -> int:
     rows = hub.statuses()
     supervisor = hub.supervisor_state()
     left = sorted(proctree.hub_process_name(p) for p in hub.leftovers())
+    specs = {a.name: a for a in hub.org.agents}
+    spends: dict[str, Spend | None] = {
+        r.name: agent_spend(hub.ws.root, hub.org, r.name)
+        if r.provider in _MODEL_PROVIDERS
+        else None
+        for r in rows
+    }
+    warnings = {
+        name: budget_warning(spend, specs[name].budget_usd, specs[name].budget_tokens)
+        if spend is not None
+        else None
+        for name, spend in spends.items()
+    }
     if args.json:
         print(
             json.dumps(
@@ -70,6 +87,12 @@ def status(argv: list[str]) -> int:
                             "branch": r.branch,
                             "gpu": r.gpu,
                             "uptime_s": r.uptime_s,
+                            "spend": spend.to_json() if (spend := spends[r.name]) else None,
+                            "budget": {
+                                "usd": specs[r.name].budget_usd,
+                                "tokens": specs[r.name].budget_tokens,
+                                "warning": warnings[r.name],
+                            },
                         }
                         for r in rows
                     ],
@@ -89,10 +112,14 @@ def status(argv: list[str]) -> int:
         )
     print(
         format_table(
-            ["agent", "state", "role", "provider", "pid", "branch", "gpu", "uptime", "why"],
+            ["agent", "state", "role", "provider", "pid", "branch", "gpu", "uptime", "tokens",
+             "cost", "why"],
             [
                 [r.name, r.state.name, r.role, r.provider, r.pid, r.branch, r.gpu,
-                 duration(r.uptime_s) if r.uptime_s is not None else None, r.state.detail or None]
+                 duration(r.uptime_s) if r.uptime_s is not None else None,
+                 si(s.tokens.total) if (s := spends[r.name]) else None,
+                 s.cost_text if s else None,
+                 r.state.detail or warnings[r.name]]
                 for r in rows
             ],
         )

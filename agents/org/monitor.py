@@ -21,6 +21,7 @@ from missionctl.agents.state.store import AgentState
 from missionctl.agents.tmux.server import PaneInfo
 from missionctl.mailbox import HUMAN, Mailbox
 from missionctl.proc import CommandError
+from missionctl.spend import PriceTable, Spend, SpendReader, budget_warning, prices_for
 from missionctl.train.runs.reader import MetricsTail, RunProgress, read_config
 
 
@@ -47,6 +48,9 @@ class AgentView:
     run: RunProgress | None = None
     unread: int = 0
     usage: Usage = field(default_factory=Usage)
+    # Tokens and cost of its model (None: a provider without one, e.g. a shell).
+    spend: Spend | None = None
+    budget_warning: str | None = None  # its spend has reached a budget in org.toml
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,8 @@ class OrgMonitor:
         self._run_owner: dict[str, tuple[str, float]] = {}  # run dir -> (agent, created)
         self._nvml: _Nvml | None = None
         self._reader = hub.reader()
+        self._spend_readers: dict[str, SpendReader] = {}
+        self._prices: dict[str, PriceTable] = {}
 
     # -- runs ------------------------------------------------------------------------------
     def _latest_runs(self) -> dict[str, Path]:
@@ -131,6 +137,17 @@ class OrgMonitor:
         if tail is None or tail.path.parent != path:
             tail = self._tails[agent] = MetricsTail(path / "metrics.jsonl")
         return tail.poll()
+
+    # -- model spend ------------------------------------------------------------------------
+    def _spend(self, name: str, provider: str) -> Spend | None:
+        if provider not in ("claude", "codex", "anthropic", "openai"):
+            return None
+        reader = self._spend_readers.get(name)
+        if reader is None or reader.provider != provider:
+            reader = self._spend_readers[name] = SpendReader(self.hub.ws.runtime, name, provider)
+        if provider not in self._prices:
+            self._prices[provider] = prices_for(self.hub.org, provider)
+        return reader.spend(self._prices[provider])
 
     # -- machine use ------------------------------------------------------------------------
     def _usage(
@@ -182,6 +199,7 @@ class OrgMonitor:
         for spec in hub.org.agents:
             pane = panes.get(spec.name)
             state = states[spec.name]
+            spend = self._spend(spec.name, spec.provider)
             views.append(
                 AgentView(
                     name=spec.name,
@@ -193,6 +211,10 @@ class OrgMonitor:
                     run=self._run(spec.name, runs.get(spec.name)),
                     unread=self.box.unread_count(spec.name),
                     usage=self._usage(spec.gpu, pane, children),
+                    spend=spend,
+                    budget_warning=budget_warning(spend, spec.budget_usd, spec.budget_tokens)
+                    if spend is not None
+                    else None,
                 )
             )
         return OrgSnapshot(

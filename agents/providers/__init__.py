@@ -23,13 +23,21 @@ def provider_for(name: str, settings: ProviderSettings | None = None) -> Provide
         from missionctl.agents.providers.shell import Shell
 
         return Shell()
+    if name == "anthropic":
+        from missionctl.agents.providers.anthropic_sdk import AnthropicSDK
+
+        return AnthropicSDK()
+    if name == "openai":
+        from missionctl.agents.providers.openai_sdk import OpenAISDK
+
+        return OpenAISDK()
     if name == "scripted":
         from missionctl.agents.providers.scripted import Scripted
 
         return Scripted()
     raise UserError(
         f"provider {name!r} cannot be started by this version of missionctl;"
-        " use claude, codex, scripted or shell"
+        " use claude, codex, anthropic, openai, scripted or shell"
     )
 
 

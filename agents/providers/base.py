@@ -30,6 +30,11 @@ class LaunchContext:
     def settings(self) -> ProviderSettings:
         return self.org.provider_settings(self.agent.provider)
 
+    @property
+    def model(self) -> str | None:
+        """The agent's own `model`, else its provider's (None: the CLI's default)."""
+        return self.agent.model or self.settings.model
+
     def first_message(self) -> str:
         """The role prompt, who the agent is, and the research program."""
         root = self.workspace.root

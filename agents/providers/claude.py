@@ -144,8 +144,8 @@ class Claude(FullScreenTUI):
         env = {"DISABLE_AUTOUPDATER": "1", **ctx.settings.env}
         if ctx.settings.base_url:
             env["ANTHROPIC_BASE_URL"] = ctx.settings.base_url
-        if ctx.settings.model:
-            env["ANTHROPIC_MODEL"] = ctx.settings.model
+        if ctx.model:
+            env["ANTHROPIC_MODEL"] = ctx.model
         if ctx.settings.prepare_trust:
             env["CLAUDE_CONFIG_DIR"] = str(self.config_dir(ctx))
             key = self._api_key(ctx)

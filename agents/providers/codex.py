@@ -245,8 +245,8 @@ class Codex(FullScreenTUI):
             # `-c key=value` overrides config.toml for this session only; the value is TOML.
             notify = json.dumps([*missionctl_argv(), "hook", "codex-notify"])
             argv += ["-c", f"notify={notify}"]
-        if ctx.settings.model:
-            argv += ["-m", ctx.settings.model]
+        if ctx.model:
+            argv += ["-m", ctx.model]
         return [*argv, ctx.first_message()]
 
     def env(self, ctx: LaunchContext) -> dict[str, str]:

@@ -93,6 +93,9 @@ class HookRecord(NamedTuple):
     prompt: str = ""
     prompt_ts: float = 0.0
     previous: str = UNKNOWN  # the state before this event, for debouncing idle
+    # The session transcript the agent's hooks last named (Claude Code's
+    # `transcript_path`): where its token counts are (missionctl.spend reads it).
+    transcript: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return self._asdict()
@@ -103,7 +106,7 @@ class HookRecord(NamedTuple):
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
         fields = {k: v for k, v in data.items() if k in cls._fields}
-        for key in ("agent", "event", "state", "detail", "prompt", "previous"):
+        for key in ("agent", "event", "state", "detail", "prompt", "previous", "transcript"):
             if key in fields and not isinstance(fields[key], str):
                 raise ValueError(f"{key} is not a string")
         for key in ("ts", "prompt_ts"):
@@ -271,12 +274,17 @@ class StateStore:
             prompt, prompt_ts = (old.prompt, old.prompt_ts) if old else ("", 0.0)
             if event == "UserPromptSubmit" and payload:
                 prompt, prompt_ts = str(payload.get("prompt", ""))[:500], ts
+            transcript = old.transcript if old else ""
+            if payload and isinstance(payload.get("transcript_path"), str):
+                transcript = payload["transcript_path"][:1000]
             detail = ""
             if payload:
                 detail = str(payload.get("message") or payload.get("error") or "")[:200]
             # What the agent was doing before this event: idle after idle is idle.
             previous = old.state if old else UNKNOWN
-            record = HookRecord(agent, event, state, ts, detail, prompt, prompt_ts, previous)
+            record = HookRecord(
+                agent, event, state, ts, detail, prompt, prompt_ts, previous, transcript
+            )
             write_private(self._path(agent, ".json"), json.dumps(record.to_json()))
             return record
 

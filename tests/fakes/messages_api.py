@@ -9,6 +9,8 @@ from typing import Any
 
 from tests.fakes.model_server import (
     SSE,
+    CallTool,
+    Fail,
     FakeModelServer,
     Reply,
     Request,
@@ -57,6 +59,10 @@ def user_texts(request: Request) -> list[str]:
 def _blocks(reply: Reply) -> list[dict[str, Any]]:
     if isinstance(reply, Say):
         return [{"type": "text", "text": reply.text}]
+    if isinstance(reply, CallTool):
+        use = {"type": "tool_use", "id": f"toolu_{next(_ids):04d}", "name": reply.name,
+               "input": reply.arguments}  # fmt: skip
+        return [{"type": "text", "text": reply.why}, use] if reply.why else [use]
     assert isinstance(reply, RunShell)
     return [
         {"type": "text", "text": reply.why},
@@ -85,6 +91,13 @@ class FakeMessagesAPI(FakeModelServer):
     def is_turn_path(self, request: Request) -> bool:
         return request.path.split("?")[0] == "/v1/messages"
 
+    def error_body(self, reply: Fail) -> dict[str, Any]:
+        kind = reply.error_type or {
+            400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+            404: "not_found_error", 429: "rate_limit_error", 529: "overloaded_error",
+        }.get(reply.status, "api_error")  # fmt: skip
+        return {"type": "error", "error": {"type": kind, "message": reply.message}}
+
     def answer(self, handler: BaseHTTPRequestHandler, request: Request, reply: Reply) -> None:
         if not self.is_turn_path(request):
             send_json(handler, 404, {"type": "error",
@@ -93,16 +106,17 @@ class FakeMessagesAPI(FakeModelServer):
         message_id = f"msg_{next(_ids):04d}"
         model = str(request.body.get("model", "claude-fake"))
         blocks = _blocks(reply)
-        stop = "tool_use" if isinstance(reply, RunShell) else "end_turn"
+        stop = "tool_use" if isinstance(reply, (RunShell, CallTool)) else "end_turn"
+        usage = {**USAGE, "input_tokens": request.input_tokens}
         if not request.body.get("stream"):
             send_json(handler, 200, {
                 "id": message_id, "type": "message", "role": "assistant", "model": model,
                 "content": blocks, "stop_reason": stop, "stop_sequence": None,
-                "usage": {**USAGE, "output_tokens": 10}})  # fmt: skip
+                "usage": {**usage, "output_tokens": 10}})  # fmt: skip
             return
         sse = SSE(handler)
         start = {"id": message_id, "type": "message", "role": "assistant", "model": model,
-                 "content": [], "stop_reason": None, "stop_sequence": None, "usage": USAGE}  # fmt: skip
+                 "content": [], "stop_reason": None, "stop_sequence": None, "usage": usage}  # fmt: skip
         sse.send("message_start", {"type": "message_start", "message": start})
         for index, block in enumerate(blocks):
             if block["type"] == "text":

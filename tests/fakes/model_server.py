@@ -1,9 +1,12 @@
 """A scriptable fake model server: an HTTP server on a free port, in a thread.
 
-The real agent CLIs (Codex, Claude Code) are pointed at it. A test scripts what
-the "model" answers next — a text answer (optionally held half-way, so the agent
-stays busy until the test lets go), or a call to run a shell command — and reads
-back every request the CLI sent, to assert what reached the model.
+The real agent CLIs (Codex, Claude Code) and missionctl's own SDK agents are
+pointed at it. A test scripts what the "model" answers next — a text answer
+(optionally held half-way, so the agent stays busy until the test lets go), a
+call to run a shell command, a call to any tool by name, or an HTTP error — and
+reads back every request the client sent, to assert what reached the model.
+Usage follows the request: its input tokens are its size / 4, as a tokenizer
+would roughly count them.
 """
 
 from __future__ import annotations
@@ -42,7 +45,26 @@ class RunShell:
     why: str = "I need to run this to answer."
 
 
-Reply = Say | RunShell
+@dataclass
+class CallTool:
+    """Call the tool `name` with `arguments` (missionctl's SDK agents' own tools)."""
+
+    name: str
+    arguments: dict[str, Any]
+    why: str = ""
+
+
+@dataclass
+class Fail:
+    """Answer with an HTTP error instead (429, 500, 401, 404, 400…)."""
+
+    status: int
+    message: str = "scripted failure"
+    error_type: str = ""
+    retry_after: str | None = None
+
+
+Reply = Say | RunShell | CallTool | Fail
 
 
 @dataclass
@@ -58,6 +80,11 @@ class Request:
     def text(self) -> str:
         """The whole body as JSON text, to look for a string anywhere in it."""
         return json.dumps(self.body)
+
+    @property
+    def input_tokens(self) -> int:
+        """What the fake says the prompt cost: its size / 4."""
+        return max(1, len(self.text) // 4)
 
 
 class SSE:
@@ -76,6 +103,12 @@ class SSE:
         self.handler.wfile.write(chunk)
         self.handler.wfile.flush()
 
+    def data(self, data: dict[str, Any] | str) -> None:
+        """An event with no name (Chat Completions streams only these)."""
+        text = data if isinstance(data, str) else json.dumps(data)
+        self.handler.wfile.write(f"data: {text}\n\n".encode())
+        self.handler.wfile.flush()
+
 
 def pieces(text: str, size: int = 12) -> Iterator[str]:
     """`text` in small pieces, as a model streams it."""
@@ -92,6 +125,8 @@ class FakeModelServer:
     """
 
     default_reply: Reply = Say("Done.")
+    # What requests that are not the agent's turns (titles, summaries) get.
+    side_reply: Reply = Say("OK")
 
     def __init__(self) -> None:
         self._script: deque[Reply] = deque()
@@ -199,20 +234,37 @@ class FakeModelServer:
 
     def handle_post(self, handler: BaseHTTPRequestHandler, request: Request) -> None:
         turn = self.is_turn(request)
-        reply = self._next_reply() if turn else Say("OK")
+        reply = self._next_reply() if turn else self.side_reply
         self._record(request, turn)
+        if isinstance(reply, Fail):
+            headers = {"retry-after": reply.retry_after} if reply.retry_after is not None else {}
+            send_json(handler, reply.status, self.error_body(reply), headers)
+            return
         self.answer(handler, request, reply)
 
     def answer(self, handler: BaseHTTPRequestHandler, request: Request, reply: Reply) -> None:
         raise NotImplementedError
 
+    def error_body(self, reply: Fail) -> dict[str, Any]:
+        """An error as this API words it (OpenAI's shape; Anthropic's fake overrides it)."""
+        kind = reply.error_type or {401: "invalid_request_error", 404: "invalid_request_error",
+                                    429: "rate_limit_exceeded"}.get(reply.status, "server_error")  # fmt: skip
+        return {"error": {"message": reply.message, "type": kind, "param": None, "code": None}}
 
-def send_json(handler: BaseHTTPRequestHandler, status: int, data: dict[str, Any]) -> None:
+
+def send_json(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    data: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> None:
     """A plain JSON response."""
     body = json.dumps(data).encode()
     handler.send_response(status)
     handler.send_header("Content-Type", "application/json")
     handler.send_header("Content-Length", str(len(body)))
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
     handler.end_headers()
     handler.wfile.write(body)
 

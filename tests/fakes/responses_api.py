@@ -9,6 +9,7 @@ from typing import Any
 
 from tests.fakes.model_server import (
     SSE,
+    CallTool,
     FakeModelServer,
     Reply,
     Request,
@@ -123,14 +124,20 @@ class FakeResponsesAPI(FakeModelServer):
             send("response.output_item.done", output_index=0, item=done)
             output = [done]
         else:
-            assert isinstance(reply, RunShell)
-            call = shell_call(request, reply.command, reply.why)
+            if isinstance(reply, CallTool):
+                call_id = f"call_{next(_ids)}"
+                call = {"type": "function_call", "id": f"fc_{call_id}", "call_id": call_id,
+                        "name": reply.name, "arguments": json.dumps(reply.arguments),
+                        "status": "completed"}  # fmt: skip
+            else:
+                assert isinstance(reply, RunShell)
+                call = shell_call(request, reply.command, reply.why)
             send("response.output_item.added", output_index=0, item={**call, "arguments": ""})
             send("response.output_item.done", output_index=0, item=call)
             output = [call]
-        usage = {"input_tokens": 100, "input_tokens_details": {"cached_tokens": 0},
+        usage = {"input_tokens": request.input_tokens, "input_tokens_details": {"cached_tokens": 0},
                  "output_tokens": 10, "output_tokens_details": {"reasoning_tokens": 0},
-                 "total_tokens": 110}  # fmt: skip
+                 "total_tokens": request.input_tokens + 10}  # fmt: skip
         send("response.completed",
              response={**base, "status": "completed", "output": output, "usage": usage})  # fmt: skip
         handler.close_connection = True

@@ -103,7 +103,7 @@ BAD: list[tuple[str, str, str, int | None]] = [
     ("bad-base-branch", HEAD.replace("\n\n", '\nbase_branch = "a..b"\n\n') + _agents('name = "r1"'), "org.base_branch", 3),
     ("shared-gpu-not-bool", HEAD.replace("\n\n", '\nshared_gpu = "yes"\n\n') + _agents('name = "r1"'), "org.shared_gpu", 3),
     ("no-agents", HEAD, "no agents", None),
-    ("agent-unknown-key", HEAD + _agents('name = "r1"\nmodel = "x"'), "agent[0].model", 6),
+    ("agent-unknown-key", HEAD + _agents('name = "r1"\nmood = "x"'), "agent[0].mood", 6),
     ("agent-missing-name", HEAD + _agents('role = "researcher"'), "agent[0]: missing key 'name'", 4),
     ("agent-name-not-string", HEAD + _agents("name = 7"), "agent[0].name", 5),
     ("agent-name-uppercase", HEAD + _agents('name = "R1"'), "agent[0].name", 5),

@@ -57,6 +57,8 @@ class AgentCell(Vertical):
         text.append(f"GPU {view.gpu}" if view.gpu is not None else "no GPU")
         if view.unread:
             text.append(f"  ✉ {view.unread} unread", style="bold")
+        if view.budget_warning and view.budget_warning not in view.state.detail:
+            text.append(f"  ⚠ {view.budget_warning}", style="bold red")
         if state == "needs-you" and view.state.detail:
             text.append(f"  {view.state.detail}", style="italic")  # why: the question, mail
         if text != self._header_text:  # a second's snapshot mostly changes nothing

@@ -50,6 +50,15 @@ def run_text(run: RunProgress | None) -> Text:
     return text
 
 
+def spend_text(view: AgentView) -> Text:
+    """`41.2k tok $0.42`: what the agent's model use has cost (red past a budget)."""
+    spend = view.spend
+    if spend is None:
+        return Text("")
+    style = "bold red" if view.budget_warning else ""
+    return Text(f"{si(spend.tokens.total)} tok {spend.cost_text}", style=style)
+
+
 def usage_text(view: AgentView) -> Text:
     use = view.usage
     if use.gpu_util is not None:
@@ -60,7 +69,7 @@ def usage_text(view: AgentView) -> Text:
 
 
 class MetricsStrip(Static):
-    """One line: the run's progress, then the machine use."""
+    """One line: the run's progress, the model's tokens and cost, then the machine use."""
 
     _shown: Text | None = None
 
@@ -68,6 +77,9 @@ class MetricsStrip(Static):
         line = Text("")
         if view is not None:
             line = run_text(view.run)
+            if view.spend is not None:
+                line.append("  ")
+                line.append_text(spend_text(view))
             line.append("  ")
             line.append_text(usage_text(view))
         if line == self._shown:

@@ -43,6 +43,16 @@ def test_guess_from_saved_screen(provider: str, fixture: str, state: str) -> Non
     assert provider_for(provider).read_screen(screen).state == state
 
 
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+def test_sdk_agents_read_as_line_programs(provider: str) -> None:
+    reader = provider_for(provider)
+    assert reader.read_screen("● Done.\nr1> ").state == "idle"
+    assert reader.read_screen("● Working on it\n  └ step 3/10").state == "working"
+    asking = "r1> \n? Allow command? It deletes files: rm -rf x [y/N] "
+    assert reader.read_screen(asking).state == "needs-you"
+    assert reader.prompt_ready("● Done.\nr1> ") and not reader.prompt_ready("r1> half-typ")
+
+
 @pytest.mark.parametrize(
     ("fixture", "reason"),
     [

@@ -1,0 +1,1 @@
+"""The `anthropic` and `openai` agents: interactive line programs on the official SDKs."""
