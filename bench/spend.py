@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from missionctl.spend import PriceTable, SpendReader
-from missionctl.spend.logs import claude_record
+from missionctl.ledger.spend import PriceTable, SpendReader
+from missionctl.ledger.spend.logs import claude_record
 
 
 def _assistant(n: int) -> str:

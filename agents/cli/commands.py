@@ -12,7 +12,7 @@ from missionctl.agents.process import tree as proctree
 from missionctl.agents.tmux.server import env_outside_tmux
 from missionctl.cliargs import parser
 from missionctl.errors import UserError
-from missionctl.spend import Spend, agent_spend, budget_warning
+from missionctl.ledger.spend import Spend, agent_spend, budget_warning
 from missionctl.textable import format_table
 from missionctl.units import duration, plural, si
 

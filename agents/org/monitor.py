@@ -19,9 +19,9 @@ import psutil
 from missionctl.agents.org.hub import Hub
 from missionctl.agents.state.store import AgentState
 from missionctl.agents.tmux.server import PaneInfo
+from missionctl.ledger.spend import PriceTable, Spend, SpendReader, budget_warning, prices_for
 from missionctl.mailbox import HUMAN, Mailbox
 from missionctl.proc import CommandError
-from missionctl.spend import PriceTable, Spend, SpendReader, budget_warning, prices_for
 from missionctl.train.runs.reader import MetricsTail, RunProgress, read_config
 
 

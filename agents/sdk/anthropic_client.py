@@ -15,7 +15,7 @@ from missionctl.agents.sdk.client import (
 )
 from missionctl.agents.sdk.conversation import AssistantTurn, Item, ToolCall, ToolResult, UserText
 from missionctl.agents.sdk.tools import ToolSpec
-from missionctl.spend import Tokens
+from missionctl.ledger.spend import Tokens
 
 DEFAULT_MAX_TOKENS = 8192
 _CACHE = {"type": "ephemeral"}

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from missionctl.agents.sdk.conversation import Item, ToolCall
 from missionctl.agents.sdk.tools import ToolSpec
-from missionctl.spend import Tokens
+from missionctl.ledger.spend import Tokens
 
 # Connection and read timeouts of one request (a stream may pause while the model thinks).
 CONNECT_TIMEOUT_S = 15.0

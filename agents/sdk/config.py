@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from missionctl.ledger.spend import PriceTable, prices_for
 from missionctl.orgfile import OrgSpec
-from missionctl.spend import PriceTable, prices_for
 
 if TYPE_CHECKING:
     from missionctl.agents.sdk.client import ModelClient

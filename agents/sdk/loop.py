@@ -31,7 +31,7 @@ from missionctl.agents.sdk.conversation import (
 from missionctl.agents.sdk.terminal import CYAN, Terminal
 from missionctl.agents.sdk.tools import TOOLS, Toolbox
 from missionctl.errors import UserError
-from missionctl.spend import (
+from missionctl.ledger.spend import (
     SpendReader,
     Tokens,
     UsageLog,

@@ -12,7 +12,7 @@ from missionctl.agents.sdk.hooks import HookReporter
 from missionctl.agents.sdk.loop import SdkAgent
 from missionctl.agents.sdk.terminal import Terminal
 from missionctl.errors import UserError
-from missionctl.spend.reader import SDK_PROVIDERS
+from missionctl.ledger.spend.reader import SDK_PROVIDERS
 
 
 def main(argv: list[str]) -> int:

@@ -31,7 +31,7 @@ from missionctl.agents.sdk.conversation import (
     parse_arguments,
 )
 from missionctl.agents.sdk.tools import ToolSpec
-from missionctl.spend import Tokens
+from missionctl.ledger.spend import Tokens
 
 _call_ids = itertools.count(1)
 

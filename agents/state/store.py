@@ -94,7 +94,7 @@ class HookRecord(NamedTuple):
     prompt_ts: float = 0.0
     previous: str = UNKNOWN  # the state before this event, for debouncing idle
     # The session transcript the agent's hooks last named (Claude Code's
-    # `transcript_path`): where its token counts are (missionctl.spend reads it).
+    # `transcript_path`): where its token counts are (missionctl.ledger.spend reads it).
     transcript: str = ""
 
     def to_json(self) -> dict[str, Any]:

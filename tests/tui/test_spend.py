@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from missionctl.spend import Spend, Tokens
+from missionctl.ledger.spend import Spend, Tokens
 from tests.tui.fake_org import FakeOrg
 from tests.tui.test_app import make_app, until
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from missionctl.agents.org.hub import Hub
 from missionctl.agents.org.monitor import OrgMonitor
-from missionctl.spend import Tokens, UsageLog, usage_log_path
+from missionctl.ledger.spend import Tokens, UsageLog, usage_log_path
 from tests.helpers import FIXTURES, run_cli
 
 SPEND = FIXTURES / "spend"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from missionctl.agents.sdk.context import SUMMARY_ASK
-from missionctl.spend import usage_log_path
+from missionctl.ledger.spend import usage_log_path
 from tests.fakes.model_server import CallTool, Fail, FakeModelServer, Say
 from tests.integration.agents.sdk.harness import (
     APIS,

@@ -15,16 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from missionctl.files import NotAPlainFile, read_regular
-from missionctl.orgfile import OrgSpec
-from missionctl.spend.logs import (
+from missionctl.ledger.spend.logs import (
     CodexRollout,
     FileTail,
     claude_record,
     decoded,
     sdk_record,
 )
-from missionctl.spend.prices import PriceTable
-from missionctl.spend.tokens import Tally, Tokens, UsageRecord
+from missionctl.ledger.spend.prices import PriceTable
+from missionctl.ledger.spend.tokens import Tally, Tokens, UsageRecord
+from missionctl.orgfile import OrgSpec
 from missionctl.units import si
 
 SDK_PROVIDERS = ("anthropic", "openai")

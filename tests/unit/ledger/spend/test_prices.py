@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from missionctl.spend import ModelPrice, PriceTable, Spend, Tokens, budget_warning, summarise
-from missionctl.spend.prices import model_family
-from missionctl.spend.tokens import UsageRecord
+from missionctl.ledger.spend import ModelPrice, PriceTable, Spend, Tokens, budget_warning, summarise
+from missionctl.ledger.spend.prices import model_family
+from missionctl.ledger.spend.tokens import UsageRecord
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from missionctl.files import NotAPlainFile, make_private_dir, open_private, open_regular
-from missionctl.spend.tokens import Tally, Tokens, UsageRecord, count
+from missionctl.ledger.spend.tokens import Tally, Tokens, UsageRecord, count
 
 # Lines longer than this are not usage lines (a transcript line can hold a whole
 # file an agent read); they are skipped unread.

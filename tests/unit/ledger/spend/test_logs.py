@@ -11,9 +11,16 @@ from pathlib import Path
 import pytest
 
 from missionctl import orgfile
-from missionctl.spend import PriceTable, SpendReader, Tokens, UsageLog, agent_spend, summarise
-from missionctl.spend.logs import CodexRollout, FileTail, claude_record, decoded, parse_ts
-from missionctl.spend.reader import usage_log_path
+from missionctl.ledger.spend import (
+    PriceTable,
+    SpendReader,
+    Tokens,
+    UsageLog,
+    agent_spend,
+    summarise,
+)
+from missionctl.ledger.spend.logs import CodexRollout, FileTail, claude_record, decoded, parse_ts
+from missionctl.ledger.spend.reader import usage_log_path
 from tests.helpers import FIXTURES
 
 CLAUDE = FIXTURES / "spend" / "claude-2.1.197-transcript.jsonl"

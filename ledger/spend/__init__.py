@@ -4,9 +4,9 @@ Below `agents/` and beside `train/`, torch-free, so that the ledger can add an
 agent's model spend to an experiment's compute cost (`agent_spend`).
 """
 
-from missionctl.spend.logs import UsageLog
-from missionctl.spend.prices import DEFAULT_PRICES, ModelPrice, PriceTable
-from missionctl.spend.reader import (
+from missionctl.ledger.spend.logs import UsageLog
+from missionctl.ledger.spend.prices import DEFAULT_PRICES, ModelPrice, PriceTable
+from missionctl.ledger.spend.reader import (
     Spend,
     SpendReader,
     agent_spend,
@@ -15,7 +15,7 @@ from missionctl.spend.reader import (
     summarise,
     usage_log_path,
 )
-from missionctl.spend.tokens import Tokens, UsageRecord
+from missionctl.ledger.spend.tokens import Tokens, UsageRecord
 
 __all__ = [
     "DEFAULT_PRICES",
