@@ -216,7 +216,7 @@ class StateStore:
     def __init__(self, state_dir: Path) -> None:
         self.dir = state_dir
         self.problems: list[str] = []
-        self._reported: set[tuple[str, str]] = set()
+        self._reported: set[str] = set()  # files said to be bad, until they read well
 
     def _path(self, agent: str, suffix: str) -> Path:
         return self.dir / f"{agent}{suffix}"
@@ -225,20 +225,26 @@ class StateStore:
         make_private_dir(self.dir)
 
     def _bad(self, path: Path, why: str) -> None:
-        key = (path.name, why)
-        if key not in self._reported:
-            self._reported.add(key)
+        # Once per file (a file caught half-written says another why a moment later).
+        if path.name not in self._reported:
+            self._reported.add(path.name)
             self.problems.append(f"{path}: {why}; treated as missing")
 
     def _load(self, agent: str, suffix: str) -> Any:
         path = self._path(agent, suffix)
         try:
-            return read_json(path)
+            data = read_json(path)
         except FileNotFoundError:
+            self._reported.discard(path.name)
             return None
         except (ValueError, OSError) as exc:
             self._bad(path, str(exc) or type(exc).__name__)
             return None
+        return data
+
+    def _good(self, agent: str, suffix: str) -> None:
+        """The file read and checked well: a later fault in it is news again."""
+        self._reported.discard(f"{agent}{suffix}")
 
     @contextlib.contextmanager
     def _locked(self, agent: str) -> Iterator[None]:
@@ -293,10 +299,12 @@ class StateStore:
         if data is None:
             return None
         try:
-            return HookRecord.from_json(data)
+            record = HookRecord.from_json(data)
         except ValueError as exc:
             self._bad(self._path(agent, ".json"), str(exc))
             return None
+        self._good(agent, ".json")
+        return record
 
     def forget(self, agent: str) -> None:
         """Drop an agent's hook state (it is being restarted)."""
@@ -386,10 +394,12 @@ class StateStore:
         if data is None:
             return None
         try:
-            return ProcRecord.from_json(data)
+            record = ProcRecord.from_json(data)
         except ValueError as exc:
             self._bad(self._path(agent, ".proc.json"), str(exc))
             return None
+        self._good(agent, ".proc.json")
+        return record
 
     # -- the supervisor's record of mail notices ------------------------------------
     def notices(self, agent: str) -> Any:
