@@ -254,6 +254,7 @@ def chart(data: Progress, axis: str = "hours", width: int = 64, height: int = 12
             nxt = row(steps[i + 1].value)
             for rr in range(min(r, nxt), max(r, nxt) + 1):
                 grid[rr][stop] = "│"
+            grid[r][stop] = "┐" if nxt > r else ("┘" if nxt < r else "─")
     for point in data.points:
         grid[row(point.value)][col(point.x(axis))] = point.label[0]
     lines = [title]

@@ -78,7 +78,9 @@ def test_bare_runs_get_the_analysis_and_a_ready_experiment(lab: Lab) -> None:
     assert answer.decision == "confounded" and answer.verdict is None
     reasons = "\n".join(answer.reasons)
     # base1 ran first, so it is the baseline side: what differs, by how much, on how few seeds.
-    assert "config: width differs (0 -> 192), a knob no preregistered experiment declares" in reasons
+    assert (
+        "config: width differs (0 -> 192), a knob no preregistered experiment declares" in reasons
+    )
     assert re.search(r"budget: treatment/baseline spent .*flops x(1\.9|2)", reasons)
     assert "seeds: 1 baseline and 1 treatment run(s)" in reasons
     assert answer.command is not None

@@ -93,7 +93,7 @@ def test_three_decided_experiments_draw_the_right_steps(lab: Lab, tmp_path: Path
     row = {c: next(i for i, ln in enumerate(plot) if c in ln) for c in "ABC"}
     col = {c: plot[row[c]].index(c) for c in "ABC"}
     assert row["A"] < row["C"] < row["B"] and col["A"] < col["B"] < col["C"]
-    assert "─" in plot[row["B"]][col["B"]:]  # the best holds to the right edge
+    assert "─" in plot[row["B"]][col["B"] :]  # the best holds to the right edge
 
     picture = tmp_path / "progress.png"
     code, out, err = run_cli(["progress", "--out", str(picture), "--axis", "compute"], cwd=lab.root)
@@ -102,7 +102,9 @@ def test_three_decided_experiments_draw_the_right_steps(lab: Lab, tmp_path: Path
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and picture.stat().st_size > 10_000
     code, out, _ = run_cli(["progress", "--json"], cwd=lab.root)
     assert [p["experiment"] for p in json.loads(out.split("\nwrote")[0])["points"]] == [
-        "first", "better", "worse"
+        "first",
+        "better",
+        "worse",
     ]
 
 
