@@ -81,8 +81,12 @@ def demo(argv: list[str]) -> int:
         help="with --no-app: wait up to SECONDS for the chief's verdict and print it",
     )
     ap.add_argument("--researchers", type=int, default=7, help="how many (default 7)")
-    ap.add_argument("--preset", default="cpu-smoke", help="training preset (default cpu-smoke)")
-    ap.add_argument("--seeds", default="1,2,3", help="seeds on both arms (default 1,2,3)")
+    ap.add_argument("--preset", default="cpu-tiny", help="training preset (default cpu-tiny)")
+    ap.add_argument(
+        "--seeds",
+        help="seeds on both arms, like 1,2,3 (default: as many as org/program.md's noise table"
+        " gives for the preset)",
+    )
     args = ap.parse_args(argv)
     from missionctl.agents.demo import workspace as demo_org
 
@@ -108,12 +112,16 @@ def demo(argv: list[str]) -> int:
     return _run_app(org)
 
 
-def _check_plan(preset: str, seeds: str) -> None:
+def _check_plan(preset: str, seeds: str | None) -> None:
     """Bad --preset or --seeds: a clear error before anything is made."""
     from missionctl.train.config import PRESETS
 
     if preset not in PRESETS:
         raise UserError(f"unknown preset {preset!r}; the presets are: {', '.join(PRESETS)}")
+    if seeds is None:
+        return
     parts = [s.strip() for s in seeds.split(",")]
     if not parts or not all(p.isdigit() for p in parts) or len(set(parts)) != len(parts):
         raise UserError(f"--seeds {seeds!r}: give distinct whole numbers, like 1,2,3")
+    if len(parts) < 2:
+        raise UserError(f"--seeds {seeds!r}: an experiment pairs at least 2 seeds, like 1,2,3")
