@@ -67,8 +67,10 @@ class MissionControlApp(App[None]):
         source: PaneSource | None = None,
         *,
         poll_interval: float = 1.0,
+        start_screen: str = "grid",
     ) -> None:
         super().__init__()
+        self.start_screen = start_screen  # "grid", or "ledger" on top of it
         self.backend = backend
         self.source = source if source is not None else backend.pane_source()
         self.poll_interval = poll_interval
@@ -89,6 +91,8 @@ class MissionControlApp(App[None]):
     async def on_mount(self) -> None:
         self.title = f"missionctl · {self.backend.name}"
         await self.push_screen(self.grid)
+        if self.start_screen == "ledger":
+            await self.push_screen(LedgerScreen(self.board))
         self._unsubscribe = self.source.subscribe(self._on_pane_event)
         await self.source.start()
         self.poll_snapshots()

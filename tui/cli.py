@@ -22,6 +22,12 @@ def main(argv: list[str]) -> int:
         help="save an SVG screenshot after --after seconds, then quit",
     )
     ap.add_argument("--after", type=float, default=10.0, metavar="SECONDS")
+    ap.add_argument(
+        "--screen",
+        choices=("grid", "ledger"),
+        default="grid",
+        help="the screen to open on (with --screenshot: the one saved)",
+    )
     args = ap.parse_args(argv)
     if not sys.stdout.isatty():
         raise UserError("the app needs a terminal; run `missionctl status` for a plain view")
@@ -41,14 +47,16 @@ def main(argv: list[str]) -> int:
                 return 0
         for name, what in org.up():
             print(f"{name}: {what}")
-    return _run_app(org, args.screenshot, args.after)
+    return _run_app(org, args.screenshot, args.after, args.screen)
 
 
-def _run_app(org: Org, screenshot: Path | None = None, after: float = 10.0) -> int:
+def _run_app(
+    org: Org, screenshot: Path | None = None, after: float = 10.0, screen: str = "grid"
+) -> int:
     """Run the grid until the user quits (or, with `screenshot`, save one and quit)."""
     from missionctl.tui.app import MissionControlApp
 
-    app = MissionControlApp(org)
+    app = MissionControlApp(org, start_screen=screen)
     if screenshot is not None:
         shot = screenshot
 

@@ -32,6 +32,11 @@ async def test_l_lists_every_experiment_with_its_progress_and_curve() -> None:
         assert second[4] == "confounded" and second[5].startswith("budget: run r7-")
         title = _text(screen, "#ledger-title")
         assert "2 experiments · 1 decided · 1 claim refused" in title
+        claims = _text(screen, "#claims")
+        assert (
+            "r7: 'bigger hidden size lowers val loss' → refused (confounded): budget, config"
+            in claims
+        )
         curve = _text(screen, "#progress")
         assert "*A 3.2010  lr-warmup: superior (warm)" in curve
         assert "*B 3.1910  softcap-off: non-inferior (nocap)" in curve and "org@5d6e7f8" in curve
@@ -79,6 +84,7 @@ async def test_an_empty_ledger_says_how_to_start_one() -> None:
         assert app.screen.query_one("#experiments", DataTable).row_count == 0
         assert _text(app.screen, "#ledger-empty") == EMPTY
         assert "no decided experiment yet" in _text(app.screen, "#progress")
+        assert _text(app.screen, "#claims").startswith("Claims: none yet")
 
 
 async def test_the_open_views_update_when_a_run_of_the_shown_experiment_ends() -> None:
@@ -128,3 +134,15 @@ async def test_d_shows_the_latest_standup_digest() -> None:
         await until(pilot, lambda: isinstance(app.screen, DigestScreen))
         text = _text(app.screen, "#digest-text")
         assert text.startswith("standup digest: 2/3 replied") and digest.body in text
+
+
+async def test_the_app_can_open_on_the_ledger() -> None:
+    """`missionctl app --screen ledger` (the README's screenshot of the running demo)."""
+    app, org = make_app()
+    app.start_screen = "ledger"
+    org.board = board()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LedgerScreen))
+        await until(pilot, lambda: app.screen.query_one("#experiments", DataTable).row_count == 2)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is app.grid)

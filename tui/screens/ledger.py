@@ -94,6 +94,7 @@ class LedgerScreen(Screen[None]):
         yield DataTable(id="experiments", cursor_type="row", zebra_stripes=True)
         yield Static("", id="ledger-empty")
         with VerticalScroll(id="ledger-lower"):
+            yield Static("", id="claims")
             yield Static("", id="progress")
         yield Footer()
 
@@ -135,6 +136,7 @@ class LedgerScreen(Screen[None]):
         empty = self.query_one("#ledger-empty", Static)
         empty.display = not rows
         empty.update(EMPTY)
+        self.query_one("#claims", Static).update(_claims(board))
         self._draw_progress()
 
     def _draw_progress(self) -> None:
@@ -222,6 +224,30 @@ class ExperimentScreen(Screen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def _claims(board: LedgerBoard | None, shown: int = 5) -> Text:
+    """The latest claims and the ledger's answers (claims are agents' words: plain text)."""
+    claims = board.claims[-shown:] if board else []
+    text = Text("Claims", style="bold")
+    if not claims:
+        text.append(': none yet (`missionctl claim --exp ID "..."`)\n', style="dim")
+        return text
+    text.append(" (the ledger's answers; `missionctl ledger claims` has them all)\n")
+    for answer in reversed(claims):
+        claim = answer.claim
+        text.append(f"  {claim.claimant}: ")
+        text.append(repr(claim.text), style="italic")
+        text.append(" → ")
+        text.append("accepted" if answer.accepted else "refused", style="bold")
+        text.append(" (")
+        text.append_text(decision_text(answer.decision))
+        text.append(")")
+        keys = sorted({r.split(":", 1)[0] for r in answer.reasons if ":" in r} - {"prereg"})
+        if keys and not answer.accepted:
+            text.append(f": {', '.join(keys)}", style="dim")
+        text.append("\n")
+    return text
 
 
 def _value(value: float | None, status: str) -> str:
