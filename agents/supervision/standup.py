@@ -67,7 +67,7 @@ def call(ws: Workspace, now: float | None = None) -> list[Message]:
     sent = [m for m in sent if m.to != HUMAN]
     when = time.time() if now is None else now
     ws.private_dir("state")
-    record = {"last": when}
+    record: dict[str, object] = {"last": when}
     if sent:
         record["round"] = {"asked_at": when, "message": sent[0].id, "asked": [m.to for m in sent]}
     write_private(ws.state_dir / "standup.json", json.dumps(record))
