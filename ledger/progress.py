@@ -110,6 +110,7 @@ def progress(ledger: Ledger, metric: str = "val_bpb", now: float | None = None) 
         at = max(ends, default=experiment.created)
         decided.append((at, experiment.id, verdict.decision, arm, value))
     decided.sort()
+    commits = org_commits(ledger.root) if decided else []
     points: list[ProgressPoint] = []
     best: float | None = None
     for i, (at, exp_id, decision, arm, value) in enumerate(decided):
@@ -126,7 +127,7 @@ def progress(ledger: Ledger, metric: str = "val_bpb", now: float | None = None) 
                 at=at,
                 hours=(at - started) / 3600,
                 compute_hours=compute_hours(runs, at),
-                org_commit=org_commit(ledger.root, at),
+                org_commit=org_commit(commits, at),
                 best=better,
             )
         )
@@ -197,15 +198,25 @@ def compute_unit(runs: Sequence[RunFacts]) -> str:
     return f"{devices.pop()}-hours" if len(devices) == 1 else "device-hours"
 
 
-def org_commit(root: Path, at: float) -> str | None:
-    """The last commit that touched `org/` at or before `at` (short hash), if any."""
+def org_commits(root: Path) -> list[tuple[float, str]]:
+    """Every commit that touched `org/` on the checked-out branch: (commit time, short
+    hash), oldest first. One git call, however many verdicts are placed on the curve."""
     result = proc.run(
-        ["git", "-C", str(root), "log", "-1", "--format=%h", f"--before=@{int(at)}", "--",
-         "org"],
+        ["git", "-C", str(root), "log", "--format=%ct %h", "--", "org"],
         timeout=10, check=False,
     )  # fmt: skip
-    commit = result.stdout.strip()
-    return commit or None
+    found = []
+    for line in result.stdout.splitlines():
+        when, _, commit = line.partition(" ")
+        if when.isdigit() and commit:
+            found.append((float(when), commit))
+    return found[::-1]  # git lists newest first; within one second, its order stands
+
+
+def org_commit(commits: Sequence[tuple[float, str]], at: float) -> str | None:
+    """The commit of `org/` in force at `at`: the last one made at or before it."""
+    before = [commit for when, commit in commits if when <= at]
+    return before[-1] if before else None
 
 
 # -- drawing ----------------------------------------------------------------------------------

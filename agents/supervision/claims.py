@@ -12,15 +12,15 @@ a claim seen twice (a broadcast's copies, a restart) is answered once.
 from __future__ import annotations
 
 import queue
+import sqlite3
 from collections.abc import Callable
 
+from missionctl.agents.supervision import SENDER
 from missionctl.errors import UserError
 from missionctl.ledger import Ledger
 from missionctl.ledger.claims import ClaimRequest, excerpt
 from missionctl.mailbox import HUMAN, Mailbox, Message
 from missionctl.workspace import Workspace
-
-SENDER = "supervisor"
 
 
 class ClaimDesk:
@@ -59,7 +59,7 @@ class ClaimDesk:
             self.seen.add(claim.id)
             try:
                 sent += self._answer(claim)
-            except (UserError, OSError) as exc:
+            except (UserError, OSError, sqlite3.Error) as exc:
                 self.log(f"could not answer claim {claim.id} from {claim.sender}: {exc}")
 
     def _answer(self, claim: Message) -> list[Message]:

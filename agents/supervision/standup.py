@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from missionctl.agents.state.store import read_json
+from missionctl.agents.supervision import SENDER
 from missionctl.files import write_private
 from missionctl.ledger import Ledger
 from missionctl.ledger.changes import changes
 from missionctl.mailbox import HUMAN, Mailbox, Message
 from missionctl.workspace import Workspace
 
-SENDER = "supervisor"
 STANDUP_SUBJECT = "standup"
 DIGEST_SUBJECT = "standup digest"
 PROMPT_FILE = "standup.md"

@@ -3,9 +3,8 @@
 It delivers mail notices into idle agents, announces mail for the human, answers
 claims with the ledger's verdict (`claims.py`), calls standups on schedule and
 mails the human each round's digest (`standup.py`), and logs each agent's state
-changes. It is one process in
-the hub like the agents: if it dies, the agents keep running and `missionctl up`
-starts it again.
+changes. It is one process in the hub like the agents: if it dies, the agents
+keep running and `missionctl up` starts it again.
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ from missionctl.cliargs import parser
 from missionctl.files import open_private
 from missionctl.mailbox import HUMAN, Mailbox, MailWatcher, Message
 
-SENDER = "supervisor"
 TICK_S = 0.25
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from missionctl import workspace as workspace_mod
 from missionctl.agents.demo.scripted import plan
+from missionctl.agents.supervision import SENDER as SUPERVISOR
 from missionctl.errors import UserError
 from missionctl.orgfile import OrgSpec
 
@@ -277,7 +278,7 @@ class ScriptedAgent:
             self.standup()
         elif kind == "task":
             self.do_task(message)
-        elif sender == "supervisor" and kind == "result":
+        elif sender == SUPERVISOR and kind == "result":
             self.take_answer(message)
         elif kind == "result" and self.spec.role == "chief":
             self.take_result(message)
