@@ -328,6 +328,7 @@ def save_picture(data: Progress, path: Path) -> Path:
                 xytext=(4, 6),
                 fontsize=7,
             )
+        ax.set_xlim(left=0)  # from the org's start, and from no compute spent
         ax.set_xlabel(data.axis_title(axis))
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(f"{data.metric} ({data.goal} is better)")
