@@ -7,6 +7,9 @@ Prints, each beside a baseline measured in the same process:
   metrics files and pairing their final val_bpb by hand (no statistics at all);
 - `exp list` over 1,000 runs (50 such experiments): the ledger with nothing
   cached and cached, against reading the 1,000 metrics files;
+- the app's ledger board over the same 1,000 runs: a poll when nothing changed
+  (what the app pays each second) and a rebuild (after a run ends), against
+  reading the 1,000 metrics files;
 - `missionctl exp verdict ID --json` as an agent runs it (a new process), with
   its verdict cached and recomputed (which imports scipy.special), against
   `python -c pass`. Target: <= 300 ms.
@@ -32,8 +35,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from missionctl.ledger import Ledger
+from missionctl.ledger.board import BoardWatch
 from missionctl.train.config import Budget, apply_overrides, preset
 from missionctl.train.runs import metrics
+from missionctl.workspace import Workspace
 from missionctl.workspace_cli import init
 
 ARMS = {"baseline": 15, "nocap": 0}
@@ -175,6 +180,15 @@ def main() -> None:
     print(f"  read the {len(all_ids)} metrics files (baseline): {d:8.1f}")
     print(f"  ledger, nothing cached:              {c:8.1f}  ({c / d:.2f}x baseline)")
     print(f"  ledger, cached:                      {w:8.1f}  ({w / d:.2f}x baseline)")
+
+    print(f"\nthe app's ledger board over {n_runs} runs, in-process (ms):")
+    watch = BoardWatch(Workspace(root))
+    watch.poll()
+    idle = _ms(watch.poll, args.repeat)
+    rebuild = _ms(lambda: (setattr(watch, "_last", None), watch.poll()), max(3, args.repeat // 5))
+    i, r = statistics.median(idle), statistics.median(rebuild)
+    print(f"  a poll, nothing changed:             {i:8.3f}  ({i / d:.4f}x baseline)")
+    print(f"  a rebuild (a run ended):             {r:8.1f}  ({r / d:.2f}x baseline)")
 
     print(f"\n`missionctl exp verdict softcap --json`, a new process (ms, {args.repeat} runs):")
     script = shutil.which("missionctl") or str(Path(sys.executable).with_name("missionctl"))

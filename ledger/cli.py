@@ -8,6 +8,8 @@ missionctl exp verdict ID [--json]
 missionctl exp attach ID --arm A RUN...
 missionctl ledger compare RUN... --vs RUN... [--json]
 missionctl ledger export --csv|--json [--out FILE]
+missionctl ledger claims [--json]     # every claim the supervisor answered, with its answer
+missionctl progress [--metric M] [--axis hours|compute] [--out FILE.png] [--json]
 """
 
 from __future__ import annotations
@@ -362,8 +364,12 @@ def ledger_main(argv: list[str]) -> int:
     compare.add_argument("--vs", nargs="+", required=True, metavar="RUN", help="the other side")
     compare.add_argument("--metric", default="val_bpb")
     compare.add_argument("--json", action="store_true")
+    claims = verbs.add_parser("claims", help="the claims the supervisor answered, and how")
+    claims.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     with _ledger() as ledger:
+        if args.verb == "claims":
+            return _claims(ledger, args.json)
         if args.verb == "compare":
             result = ledger.compare(args.baseline, args.vs, args.metric)
             if args.json:
@@ -390,5 +396,59 @@ def ledger_main(argv: list[str]) -> int:
         partial = args.out.with_name(f".{args.out.name}.tmp")
         partial.write_text(text)
         partial.replace(args.out)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _claims(ledger: Ledger, as_json: bool) -> int:
+    answers = ledger.claims()
+    if as_json:
+        import msgspec
+
+        print(json.dumps(msgspec.to_builtins(answers), indent=2))
+        return 0
+    rows = [
+        [time.strftime("%m-%d %H:%M", time.localtime(a.answered)), a.claim.claimant,
+         a.claim.experiment, ", ".join(a.claim.runs) or None,
+         "accepted" if a.accepted else "refused", a.decision, a.claim.text]
+        for a in answers
+    ]  # fmt: skip
+    print(format_table(["answered", "by", "experiment", "runs", "answer", "decision", "claim"],
+                       rows))  # fmt: skip
+    return 0
+
+
+def progress_main(argv: list[str]) -> int:
+    """`missionctl progress`: the org's progress curve, in the terminal and as a picture."""
+    from missionctl.ledger import progress
+
+    ap = parser(
+        "progress",
+        "The org's progress: the best metric backed by a decided verdict, against hours since"
+        " the org started and against the compute every run spent, each step labelled by its"
+        " experiment and the commit of org/ in force.",
+    )
+    ap.add_argument("--metric", default="val_bpb", help="the experiments' metric (val_bpb)")
+    ap.add_argument("--axis", choices=progress.AXES, default="hours", help="the x axis drawn")
+    ap.add_argument(
+        "--out", type=Path, metavar="FILE", help="also draw it to FILE (.png, .svg or .pdf)"
+    )
+    ap.add_argument("--width", type=int, default=72, help="columns of the text chart")
+    ap.add_argument("--json", action="store_true", help="print the points as JSON")
+    args = ap.parse_args(argv)
+    if not 30 <= args.width <= 400:
+        raise UserError(f"--width {args.width} must be between 30 and 400")
+    with _ledger() as ledger:
+        data = progress.progress(ledger, args.metric)
+    if args.json:
+        import msgspec
+
+        print(json.dumps(msgspec.to_builtins(data), indent=2))
+    else:
+        print("\n".join(progress.chart(data, args.axis, width=args.width)))
+    if args.out is not None:
+        if not data.points:
+            raise UserError("no decided experiment yet: there is no curve to draw")
+        progress.save_picture(data, args.out)
         print(f"wrote {args.out}")
     return 0

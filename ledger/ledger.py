@@ -40,6 +40,7 @@ from missionctl.train.runs.record import check_run_id
 from missionctl.workspace import Workspace
 
 if TYPE_CHECKING:
+    from missionctl.ledger.claims import ClaimAnswer, ClaimRequest
     from missionctl.ledger.compare import Comparison
 
 DEFAULT_FDR = 0.05
@@ -538,6 +539,48 @@ class Ledger:
             [found[r] for r in baseline], [found[r] for r in treatment], metric, experiments
         )
 
+    # -- claims -----------------------------------------------------------------
+
+    def answer_claim(self, claim: ClaimRequest, now: float | None = None) -> ClaimAnswer:
+        """The ledger's answer to `claim`, recorded with it; a claim already answered gets
+        the answer it got then (the supervisor may see a claim twice, never answer twice)."""
+        from missionctl.ledger.claims import judge
+
+        known = self.claim(claim.id)
+        if known is not None:
+            return known
+        answer = judge(self, claim, time.time() if now is None else now)
+        with store.write(self.db):
+            self.db.execute(
+                "INSERT OR IGNORE INTO claims (id, claimant, sent, answered, experiment, runs,"
+                " decision, accepted, answer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    claim.id,
+                    claim.claimant,
+                    claim.sent,
+                    answer.answered,
+                    claim.experiment,
+                    msgspec.json.encode(claim.runs).decode(),
+                    answer.decision,
+                    int(answer.accepted),
+                    msgspec.json.encode(answer),
+                ),
+            )
+        return self.claim(claim.id) or answer
+
+    def claim(self, claim_id: str) -> ClaimAnswer | None:
+        """The recorded answer to the claim with mail id `claim_id`, if it was answered."""
+        row = self.db.execute("SELECT answer FROM claims WHERE id = ?", (claim_id,)).fetchone()
+        return None if row is None else _decode_claim(row[0])
+
+    def claims(self, since: float | None = None) -> list[ClaimAnswer]:
+        """Every answered claim (answered after `since`, when given), oldest first."""
+        rows = self.db.execute(
+            "SELECT answer FROM claims WHERE answered > ? ORDER BY answered, id",
+            (float("-inf") if since is None else since,),
+        ).fetchall()
+        return [_decode_claim(r[0]) for r in rows]
+
     def export(self) -> dict[str, Any]:
         """Experiments, arms, attached runs and verdicts, as plain data."""
         experiments = self.experiments()
@@ -599,3 +642,9 @@ def _encode_verdict(verdict: Verdict) -> bytes:
 
 def _decode_verdict(data: bytes) -> Verdict:
     return _VERDICT_DECODER.decode(data)
+
+
+def _decode_claim(data: bytes) -> ClaimAnswer:
+    from missionctl.ledger.claims import ClaimAnswer
+
+    return msgspec.json.decode(data, type=ClaimAnswer)

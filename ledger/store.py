@@ -64,6 +64,22 @@ MIGRATIONS: tuple[str, ...] = (
         computed REAL NOT NULL
     );
     """,
+    # 2: claims the supervisor answered, with the answer each got (its mail id is the key,
+    # so a restarted supervisor never answers a claim twice).
+    """
+    CREATE TABLE claims (
+        id TEXT PRIMARY KEY,
+        claimant TEXT NOT NULL,
+        sent REAL NOT NULL,
+        answered REAL NOT NULL,
+        experiment TEXT,
+        runs TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        accepted INTEGER NOT NULL,
+        answer BLOB NOT NULL
+    );
+    CREATE INDEX claims_by_answered ON claims (answered);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

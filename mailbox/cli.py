@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument(
         "--run", action="append", default=[], metavar="ID", help="a run this refers to (repeat)"
     )
-    send.add_argument("--experiment", metavar="ID", help="the experiment this refers to")
+    send.add_argument("--experiment", "--exp", metavar="ID", help="the experiment this refers to")
     send.add_argument("--reply-to", metavar="ID", help="the message this answers")
     send.add_argument(
         "body", nargs="*", metavar="BODY", help="the message text, or '-' to read it from stdin"
@@ -161,6 +161,61 @@ def _send(box: Mailbox, me: str, args: argparse.Namespace) -> int:
     )
     print(f"sent {sent[0].id} to {', '.join(m.to for m in sent)}")
     return 0
+
+
+def claim_main(argv: list[str]) -> int:
+    """`missionctl claim`: mail a claim to the chief (the human in a flat org); the
+    supervisor answers it with the ledger's verdict."""
+    ap = parser(
+        "claim",
+        "Claim a result. The claim goes to the chief (in a flat org, or from the chief: to the"
+        " human), and the supervisor answers it within seconds with the ledger's verdict on"
+        " what it cites, copying them. Cite the preregistered experiment (--exp); runs"
+        " outside it (--run) are checked against its arms, and bare runs get an analysis of"
+        " why they settle nothing.\n\nexamples:\n"
+        "  missionctl claim --exp softcap-off 'the softcap can go: non-inferior at 0.01'\n"
+        "  missionctl claim --run r1-0007 --run r1-0009 'depth 4 beats depth 2'",
+    )
+    ap.add_argument("--exp", "--experiment", dest="experiment", metavar="ID",
+                    help="the experiment whose verdict backs the claim")  # fmt: skip
+    ap.add_argument(
+        "--run", action="append", default=[], metavar="ID", help="a run the claim rests on (repeat)"
+    )
+    ap.add_argument("--to", metavar="NAME", help="who reads it (default: the chief, else human)")
+    ap.add_argument("--subject", default="", help="one line (default: the claim's first line)")
+    ap.add_argument("body", nargs="*", metavar="TEXT", help="the claim, or '-' to read stdin")
+    args = ap.parse_args(argv)
+    if args.body == ["-"]:
+        body = _stdin_text()
+    elif args.body:
+        body = " ".join(args.body)
+    else:
+        raise UserError("claim: say what you claim, e.g. missionctl claim --exp ID 'X is better'")
+    if args.experiment is None and not args.run:
+        raise UserError(
+            "claim: cite the evidence: --exp ID (the preregistered experiment), or --run ID"
+        )
+    box = Mailbox.for_workspace(workspace.find())
+    me = _me()
+    to = args.to
+    if to is None:
+        chiefs = [n for n in box.roles.get("chief", ()) if n != me]
+        to = ",".join(chiefs) if chiefs else HUMAN
+    subject = args.subject or _claim_subject(body)
+    sent = box.send(
+        me, to, body, kind="claim", subject=subject, runs=args.run, experiment=args.experiment
+    )
+    print(
+        f"sent claim {sent[0].id} to {', '.join(m.to for m in sent)}; the supervisor answers"
+        " with the ledger's verdict: `missionctl mail inbox`"
+    )
+    return 0
+
+
+def _claim_subject(body: str) -> str:
+    line = next((ln.strip() for ln in body.splitlines() if ln.strip()), "")
+    text = "claim: " + re.sub(r"[\x00-\x1f\x7f-\x9f]", " ", line)
+    return text if len(text) <= 120 else text[:119] + "…"
 
 
 def _stdin_text() -> str:

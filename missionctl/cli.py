@@ -49,7 +49,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "missionctl.ledger.cli:exp_main",
         "preregistered experiments: new, plan, attach, show, verdict, list",
     ),
-    "ledger": ("missionctl.ledger.cli:ledger_main", "export the ledger; compare bare runs"),
+    "ledger": (
+        "missionctl.ledger.cli:ledger_main",
+        "export the ledger; compare bare runs; list answered claims",
+    ),
+    "claim": (
+        "missionctl.mailbox.cli:claim_main",
+        "claim a result: the supervisor answers with the ledger's verdict",
+    ),
+    "progress": (
+        "missionctl.ledger.cli:progress_main",
+        "the org's progress curve: best verdict-backed metric over time and compute",
+    ),
     "standup": ("missionctl.agents.cli.commands:standup", "ask every agent for a standup now"),
     "hook": ("missionctl.agents.cli.hook:main", "record an agent's hook event (agents call this)"),
     "supervise": (

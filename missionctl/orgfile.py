@@ -28,7 +28,7 @@ STRUCTURES = ("flat", "hierarchical")
 
 _TOP_KEYS = {"org", "standup", "agent", "providers", "runs", "metrics"}
 _ORG_KEYS = {"name", "structure", "program", "base_branch", "shared_gpu"}
-_STANDUP_KEYS = {"every"}
+_STANDUP_KEYS = {"every", "wait"}
 _AGENT_KEYS = {"name", "role", "provider", "gpu"} | modelsettings.AGENT_KEYS
 _PROVIDER_KEYS = {"command", "env", "submit_delay", "model", "base_url", "prepare_trust"}
 _PROVIDER_KEYS |= modelsettings.MODEL_KEYS
@@ -40,6 +40,9 @@ _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 # every mailbox, a 1 h submit delay wedges delivery, 10**20 agents or GPUs are typos.
 MIN_STANDUP_EVERY = 60.0
 MAX_STANDUP_EVERY = 30 * 86400.0
+# How long the supervisor waits for standup replies before it mails the digest.
+MIN_STANDUP_WAIT = 5.0
+MAX_STANDUP_WAIT = 86400.0
 MAX_SUBMIT_DELAY = 10.0
 MAX_AGENTS = 128
 MAX_GPU_INDEX = 1023
@@ -121,6 +124,7 @@ class OrgSpec:
     base_branch: str = "main"
     shared_gpu: bool = False
     standup_every: float | None = 7200.0
+    standup_wait: float = 600.0
     max_concurrent_runs: int | None = None
     providers: Mapping[str, ProviderSettings] = field(default_factory=dict)
     # `[metrics]`: metric name -> a regex whose first group is the number, read from
@@ -428,6 +432,13 @@ def loads(text: str, path: Path = Path("org/org.toml")) -> OrgSpec:
     standup_every = check.duration(
         "standup", standup, "every", "2h", MIN_STANDUP_EVERY, MAX_STANDUP_EVERY, off_ok=True
     )
+    standup_wait = check.duration(
+        "standup", standup, "wait", "10m", MIN_STANDUP_WAIT, MAX_STANDUP_WAIT
+    )
+    if standup_wait is None:
+        raise check.fail(
+            "standup", "wait", "cannot be off: each standup ends with a digest", 'write "10m"'
+        )
 
     runs = data.get("runs", {})
     if not isinstance(runs, dict):
@@ -553,6 +564,7 @@ def loads(text: str, path: Path = Path("org/org.toml")) -> OrgSpec:
         base_branch=base_branch,
         shared_gpu=shared_gpu,
         standup_every=standup_every,
+        standup_wait=standup_wait,
         max_concurrent_runs=max_concurrent,
         providers=providers,
         metrics=metrics,
@@ -723,6 +735,7 @@ def default_org_toml(name: str, base_branch: str, gpu_count: int) -> str:
         "",
         "[standup]",
         'every = "2h"                 # scheduled standups; "off" to disable',
+        'wait = "10m"                 # then the digest of the replies comes to you',
     ]
     for i in range(8):
         provider = "claude" if i < 4 else "codex"

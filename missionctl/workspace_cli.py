@@ -79,6 +79,8 @@ def init(path: Path, *, git_init: bool = False, name: str | None = None) -> str:
         ws.org_dir / "program.md": _template("program.md"),
         ws.prompts_dir / "researcher.md": _template("prompts/researcher.md"),
         ws.prompts_dir / "chief.md": _template("prompts/chief.md"),
+        # Versioned with the org: what a standup asks is org code like the role prompts.
+        ws.prompts_dir / "standup.md": _template("prompts/standup.md"),
     }
     for target, text in files.items():
         if not target.exists():

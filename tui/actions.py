@@ -27,19 +27,21 @@ class KeyAction:
         return self.bindings[0].action.split("(")[0]
 
 
-def _b(keys: str, action: str, label: str, show: bool = True) -> Binding:
-    return Binding(keys, action, label, show=show)
+def _b(keys: str, action: str, label: str, show: bool = True, priority: bool = False) -> Binding:
+    return Binding(keys, action, label, show=show, priority=priority)
 
 
 ACTIONS: tuple[KeyAction, ...] = (
     KeyAction(
-        "arrows, `h j k l`, `1`-`9`",
+        "arrows, `1`-`9`",
         "select an agent",
         (
-            _b("left,h", "move(-1, 0)", "Left", False),
-            _b("right,l", "move(1, 0)", "Right", False),
-            _b("up,k", "move(0, -1)", "Up", False),
-            _b("down,j", "move(0, 1)", "Down", False),
+            # No h/j/k/l: `l` opens the ledger. Ahead of the focused mail feed, which
+            # would scroll on up and down.
+            _b("left", "move(-1, 0)", "Left", False, True),
+            _b("right", "move(1, 0)", "Right", False, True),
+            _b("up", "move(0, -1)", "Up", False, True),
+            _b("down", "move(0, 1)", "Down", False, True),
             *(_b(str(i), f"select_index({i - 1})", f"Agent {i}", False) for i in range(1, 10)),
         ),
     ),
@@ -84,6 +86,18 @@ ACTIONS: tuple[KeyAction, ...] = (
         "call a standup now (replies come to you)",
         (_b("s", "standup", "Standup", False),),
         ("Call a standup", "every agent replies to you"),
+    ),
+    KeyAction(
+        "`d`",
+        "the latest standup digest: each agent's reply and what the ledger says changed",
+        (_b("d", "digest", "Digest", False),),
+        ("Show the standup digest", "replies and ledger changes since the last one"),
+    ),
+    KeyAction(
+        "`l`",
+        "the ledger: experiments, verdicts, the org's progress curve (Enter: one experiment)",
+        (_b("l", "ledger", "Ledger"),),
+        ("Open the ledger", "experiments, verdicts, progress"),
     ),
     KeyAction(
         "`f`",

@@ -17,6 +17,7 @@ from textual.screen import Screen
 
 from missionctl.agents.tmux.panes import PaneEvent, PaneSource
 from missionctl.errors import UserError
+from missionctl.ledger.board import LedgerBoard
 from missionctl.mailbox import Message
 from missionctl.tui.actions import ACTIONS
 from missionctl.tui.backend import OrgBackend
@@ -24,7 +25,10 @@ from missionctl.tui.messages import (
     ActionDone,
     AgentSelected,
     ControlRequested,
+    DigestRequested,
     HelpRequested,
+    LedgerChanged,
+    LedgerRequested,
     MailArrived,
     MailRequested,
     QuitRequested,
@@ -35,8 +39,10 @@ from missionctl.tui.messages import (
 )
 from missionctl.tui.screens.compose import ComposeMail, Draft
 from missionctl.tui.screens.confirm import Confirm
+from missionctl.tui.screens.digest import DigestScreen
 from missionctl.tui.screens.grid import GridScreen
 from missionctl.tui.screens.help import HelpScreen
+from missionctl.tui.screens.ledger import ExperimentScreen, LedgerScreen
 from missionctl.tui.widgets.mail_feed import MailFeed
 
 KEEP_RUNNING = (
@@ -61,12 +67,15 @@ class MissionControlApp(App[None]):
         source: PaneSource | None = None,
         *,
         poll_interval: float = 1.0,
+        start_screen: str = "grid",
     ) -> None:
         super().__init__()
+        self.start_screen = start_screen  # "grid", or "ledger" on top of it
         self.backend = backend
         self.source = source if source is not None else backend.pane_source()
         self.poll_interval = poll_interval
         self.grid = GridScreen(backend.agent_names)
+        self.board: LedgerBoard | None = None
         self._stop = threading.Event()
         self._unsubscribe: Callable[[], None] | None = None
         self._stop_mail: Callable[[], None] | None = None
@@ -82,6 +91,8 @@ class MissionControlApp(App[None]):
     async def on_mount(self) -> None:
         self.title = f"missionctl · {self.backend.name}"
         await self.push_screen(self.grid)
+        if self.start_screen == "ledger":
+            await self.push_screen(LedgerScreen(self.board))
         self._unsubscribe = self.source.subscribe(self._on_pane_event)
         await self.source.start()
         self.poll_snapshots()
@@ -103,7 +114,13 @@ class MissionControlApp(App[None]):
         """Look at the org about once a second; a newer snapshot replaces a queued one."""
         while not self._stop.is_set():
             try:
-                self.grid.post_message(SnapshotReady(self.backend.snapshot()))
+                snapshot = self.backend.snapshot()
+                self.grid.post_message(SnapshotReady(snapshot))
+                # The ledger only when it changed: two stats, and the runs shown now.
+                runs = tuple((a.name, a.run.run_id, a.run.status) for a in snapshot.agents if a.run)
+                board = self.backend.ledger_board(runs)
+                if board is not None:
+                    self.post_message(LedgerChanged(board))
             except Exception as exc:  # a bad look must not end the watching
                 self.log.error(f"snapshot failed: {exc}")
             self._stop.wait(self.poll_interval)
@@ -236,6 +253,19 @@ class MissionControlApp(App[None]):
 
     def on_help_requested(self, _message: HelpRequested) -> None:
         self.push_screen(HelpScreen())
+
+    # -- the ledger and the standup digest ----------------------------------------------------
+    def on_ledger_changed(self, message: LedgerChanged) -> None:
+        self.board = message.board
+        for screen in self.screen_stack:
+            if isinstance(screen, LedgerScreen | ExperimentScreen):
+                screen.show(message.board)
+
+    def on_ledger_requested(self, _message: LedgerRequested) -> None:
+        self.push_screen(LedgerScreen(self.board))
+
+    def on_digest_requested(self, _message: DigestRequested) -> None:
+        self.push_screen(DigestScreen(self.backend.latest_digest()))
 
     def on_quit_requested(self, _message: QuitRequested) -> None:
         self.exit(None, 0, KEEP_RUNNING)

@@ -5,12 +5,13 @@ The real one is `missionctl.agents.org.facade.Org`; the app's tests use a fake.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from contextlib import AbstractContextManager
 from typing import Protocol
 
 from missionctl.agents.org.monitor import OrgSnapshot
 from missionctl.agents.tmux.panes import PaneSource
+from missionctl.ledger.board import LedgerBoard
 from missionctl.mailbox import Message
 
 
@@ -42,6 +43,15 @@ class OrgBackend(Protocol):
     def standup(self) -> int: ...
 
     def recent_mail(self, limit: int = 50) -> list[Message]: ...
+
+    def ledger_board(self, also: Hashable = ()) -> LedgerBoard | None:
+        """The ledger as the app shows it, when it (or `also`) changed since the last call;
+        None when nothing did (cheap: the app asks about once a second)."""
+        ...
+
+    def latest_digest(self) -> Message | None:
+        """The newest standup digest mailed to the human, if any."""
+        ...
 
     def watch_mail(self, on_message: Callable[[str, Message], None]) -> Callable[[], None]:
         """Call `on_message(recipient, message)` for new mail (from a thread); returns stop."""

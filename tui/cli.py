@@ -22,6 +22,12 @@ def main(argv: list[str]) -> int:
         help="save an SVG screenshot after --after seconds, then quit",
     )
     ap.add_argument("--after", type=float, default=10.0, metavar="SECONDS")
+    ap.add_argument(
+        "--screen",
+        choices=("grid", "ledger"),
+        default="grid",
+        help="the screen to open on (with --screenshot: the one saved)",
+    )
     args = ap.parse_args(argv)
     if not sys.stdout.isatty():
         raise UserError("the app needs a terminal; run `missionctl status` for a plain view")
@@ -41,14 +47,16 @@ def main(argv: list[str]) -> int:
                 return 0
         for name, what in org.up():
             print(f"{name}: {what}")
-    return _run_app(org, args.screenshot, args.after)
+    return _run_app(org, args.screenshot, args.after, args.screen)
 
 
-def _run_app(org: Org, screenshot: Path | None = None, after: float = 10.0) -> int:
+def _run_app(
+    org: Org, screenshot: Path | None = None, after: float = 10.0, screen: str = "grid"
+) -> int:
     """Run the grid until the user quits (or, with `screenshot`, save one and quit)."""
     from missionctl.tui.app import MissionControlApp
 
-    app = MissionControlApp(org)
+    app = MissionControlApp(org, start_screen=screen)
     if screenshot is not None:
         shot = screenshot
 
@@ -81,8 +89,12 @@ def demo(argv: list[str]) -> int:
         help="with --no-app: wait up to SECONDS for the chief's verdict and print it",
     )
     ap.add_argument("--researchers", type=int, default=7, help="how many (default 7)")
-    ap.add_argument("--preset", default="cpu-smoke", help="training preset (default cpu-smoke)")
-    ap.add_argument("--seeds", default="1,2,3", help="seeds on both arms (default 1,2,3)")
+    ap.add_argument("--preset", default="cpu-tiny", help="training preset (default cpu-tiny)")
+    ap.add_argument(
+        "--seeds",
+        help="seeds on both arms, like 1,2,3 (default: as many as org/program.md's noise table"
+        " gives for the preset)",
+    )
     args = ap.parse_args(argv)
     from missionctl.agents.demo import workspace as demo_org
 
@@ -108,12 +120,16 @@ def demo(argv: list[str]) -> int:
     return _run_app(org)
 
 
-def _check_plan(preset: str, seeds: str) -> None:
+def _check_plan(preset: str, seeds: str | None) -> None:
     """Bad --preset or --seeds: a clear error before anything is made."""
     from missionctl.train.config import PRESETS
 
     if preset not in PRESETS:
         raise UserError(f"unknown preset {preset!r}; the presets are: {', '.join(PRESETS)}")
+    if seeds is None:
+        return
     parts = [s.strip() for s in seeds.split(",")]
     if not parts or not all(p.isdigit() for p in parts) or len(set(parts)) != len(parts):
         raise UserError(f"--seeds {seeds!r}: give distinct whole numbers, like 1,2,3")
+    if len(parts) < 2:
+        raise UserError(f"--seeds {seeds!r}: an experiment pairs at least 2 seeds, like 1,2,3")

@@ -7,6 +7,7 @@ import enum
 from textual.message import Message
 
 from missionctl.agents.org.monitor import OrgSnapshot
+from missionctl.ledger.board import LedgerBoard
 from missionctl.mailbox import Message as Mail
 
 
@@ -19,6 +20,17 @@ class SnapshotReady(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, SnapshotReady)
+
+
+class LedgerChanged(Message):
+    """The ledger changed (an experiment, an attached run ending, a claim): its new board."""
+
+    def __init__(self, board: LedgerBoard) -> None:
+        super().__init__()
+        self.board = board
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LedgerChanged)
 
 
 class MailArrived(Message):
@@ -103,6 +115,14 @@ class MailRequested(Message):
 
 class HelpRequested(Message):
     """Show the help screen."""
+
+
+class LedgerRequested(Message):
+    """Open the ledger screen."""
+
+
+class DigestRequested(Message):
+    """Show the latest standup digest."""
 
 
 class QuitRequested(Message):

@@ -1,9 +1,11 @@
 """The offline demo org: a small research repository and a hierarchical org of
 scripted agents that answer the softcap question with real training runs.
 
-No API key, no network, no GPU. The chief hands out a controlled comparison;
-researchers train in their own worktrees behind a run-slot limit set from the
-core count, mail their results, and the chief mails the human the verdict.
+No API key, no network, no GPU. The chief preregisters the softcap experiment in
+the ledger and hands out its plan; researchers train in their own worktrees
+behind a run-slot limit set from the core count; one of them makes the classic
+mistake (a bigger model on twice the budget, one seed, then a claim) and the
+ledger refuses it; the chief mails the human the ledger's verdict.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ if __name__ == "__main__":
 GITIGNORE = "__pycache__/\n/runs/\n"
 
 
-def org_toml(researchers: int, preset: str, seeds: str, max_runs: int) -> str:
+def org_toml(researchers: int, preset: str, seeds: str | None, max_runs: int) -> str:
     lines = [
         MARKER,
         "[org]",
@@ -71,17 +73,20 @@ def org_toml(researchers: int, preset: str, seeds: str, max_runs: int) -> str:
     ]
     for i in range(1, researchers + 1):
         lines += ["", "[[agent]]", f'name = "r{i}"', 'role = "researcher"', 'provider = "scripted"']
+    # No seeds: the chief sizes them from the noise table in org/program.md.
+    given = f', MISSIONCTL_SCRIPTED_SEEDS = "{seeds}"' if seeds else ""
+    # The last researcher makes the classic mistake on its own (see scripted/plan.py).
+    mistake = f', MISSIONCTL_SCRIPTED_MISTAKE = "r{researchers}"' if researchers > 1 else ""
     lines += [
         "",
         "[providers.scripted]",
-        "env = { "
-        f'MISSIONCTL_SCRIPTED_PRESET = "{preset}", MISSIONCTL_SCRIPTED_SEEDS = "{seeds}" }}',
+        f'env = {{ MISSIONCTL_SCRIPTED_PRESET = "{preset}"{given}{mistake} }}',
     ]
     return "\n".join(lines) + "\n"
 
 
 def make_workspace(
-    path: Path, *, researchers: int = 7, preset: str = "cpu-smoke", seeds: str = "1,2,3"
+    path: Path, *, researchers: int = 7, preset: str = "cpu-tiny", seeds: str | None = None
 ) -> tuple[Workspace, bool]:
     """Create (or find) the demo workspace at `path`; True if it was made now."""
     path = path.resolve()

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 
 from missionctl.agents.org.hub import Hub
 from missionctl.agents.org.monitor import OrgMonitor, OrgSnapshot
+from missionctl.agents.supervision.standup import latest_digest
 from missionctl.agents.supervision.supervisor import call_standup
 from missionctl.agents.tmux.client import ControlClient
 from missionctl.agents.tmux.panes import PaneSource
 from missionctl.agents.tmux.server import env_outside_tmux
+from missionctl.ledger.board import BoardWatch, LedgerBoard
 from missionctl.mailbox import HUMAN, Mailbox, MailWatcher, Message
 from missionctl.workspace import Workspace
 
@@ -28,6 +30,7 @@ class Org:
         self.ws = ws
         self.mailbox = Mailbox.for_workspace(ws)
         self.monitor = OrgMonitor(self.hub, self.mailbox)
+        self.board_watch = BoardWatch(ws)
 
     @property
     def name(self) -> str:
@@ -78,6 +81,13 @@ class Org:
         for envelope in self.mailbox.all_envelopes():
             seen.setdefault(envelope.message.id, envelope.message)
         return sorted(seen.values(), key=lambda m: m.id)[-limit:]
+
+    def ledger_board(self, also: Hashable = ()) -> LedgerBoard | None:
+        """The ledger's board when it changed since the last call (see `BoardWatch`)."""
+        return self.board_watch.poll(also)
+
+    def latest_digest(self) -> Message | None:
+        return latest_digest(self.mailbox)
 
     def watch_mail(self, on_message: Callable[[str, Message], None]) -> Callable[[], None]:
         """Follow every mailbox of the org; returns the function that stops following."""

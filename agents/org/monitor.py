@@ -46,6 +46,9 @@ class AgentView:
     state: AgentState
     window_id: str | None = None
     run: RunProgress | None = None
+    # The experiment and arm the shown run was started for (`--exp ID --arm A`), if any.
+    experiment: str | None = None
+    arm: str | None = None
     unread: int = 0
     usage: Usage = field(default_factory=Usage)
     # Tokens and cost of its model (None: a provider without one, e.g. a shell).
@@ -101,7 +104,7 @@ class OrgMonitor:
         self.hub = hub
         self.box = mailbox or Mailbox.for_workspace(hub.ws)
         self._tails: dict[str, MetricsTail] = {}
-        self._run_owner: dict[str, tuple[str, float]] = {}  # run dir -> (agent, created)
+        self._run_owner: dict[str, _Owner] = {}  # run dir -> who started it, when, for what
         self._nvml: _Nvml | None = None
         self._reader = hub.reader()
         self._spend_readers: dict[str, SpendReader] = {}
@@ -125,7 +128,7 @@ class OrgMonitor:
                 if owner is None:
                     continue  # being created: read it on a later poll
                 self._run_owner[entry.name] = owner
-            agent, created = self._run_owner[entry.name]
+            agent, created, _ = self._run_owner[entry.name]
             if agent not in newest or created > newest[agent][0]:
                 newest[agent] = (created, Path(entry.path))
         return {agent: path for agent, (_, path) in newest.items()}
@@ -200,6 +203,8 @@ class OrgMonitor:
             pane = panes.get(spec.name)
             state = states[spec.name]
             spend = self._spend(spec.name, spec.provider)
+            run_dir = runs.get(spec.name)
+            purpose = self._run_owner[run_dir.name][2] if run_dir is not None else None
             views.append(
                 AgentView(
                     name=spec.name,
@@ -208,7 +213,9 @@ class OrgMonitor:
                     gpu=spec.gpu,
                     state=state,
                     window_id=pane.window_id if pane else None,
-                    run=self._run(spec.name, runs.get(spec.name)),
+                    run=self._run(spec.name, run_dir),
+                    experiment=purpose[0] if purpose else None,
+                    arm=purpose[1] if purpose else None,
                     unread=self.box.unread_count(spec.name),
                     usage=self._usage(spec.gpu, pane, children),
                     spend=spend,
@@ -227,10 +234,20 @@ class OrgMonitor:
         )
 
 
-def _owner_of(run_dir: Path) -> tuple[str, float] | None:
-    """(agent, creation time) from a run's config.json; None until it is written."""
+# (agent, created, (experiment, arm) or None): read once per run from its config.json.
+_Owner = tuple[str, float, tuple[str, str] | None]
+
+
+def _owner_of(run_dir: Path) -> _Owner | None:
+    """Who started the run, when, and for which experiment and arm; None until written."""
     data = read_config(run_dir)  # never a plain open: an agent can leave a FIFO there
     agent, created = data.get("agent"), data.get("created")
     if not isinstance(agent, str) or not isinstance(created, (int, float)):
         return None
-    return agent, float(created)
+    experiment = data.get("experiment")
+    purpose = None
+    if isinstance(experiment, dict):
+        exp_id, arm = experiment.get("id"), experiment.get("arm")
+        if isinstance(exp_id, str) and isinstance(arm, str):
+            purpose = (exp_id, arm)
+    return agent, float(created), purpose

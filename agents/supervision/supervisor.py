@@ -1,15 +1,14 @@
 """`missionctl supervise`: window 0 of the hub.
 
-It delivers mail notices into idle agents, announces mail for the human, calls
-standups on schedule, and logs each agent's state changes. It is one process in
-the hub like the agents: if it dies, the agents keep running and `missionctl up`
-starts it again.
+It delivers mail notices into idle agents, announces mail for the human, answers
+claims with the ledger's verdict (`claims.py`), calls standups on schedule and
+mails the human each round's digest (`standup.py`), and logs each agent's state
+changes. It is one process in the hub like the agents: if it dies, the agents
+keep running and `missionctl up` starts it again.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import signal
 import threading
@@ -21,42 +20,25 @@ from missionctl import workspace as workspace_mod
 from missionctl.agents.org.hub import Hub
 from missionctl.agents.providers import provider_for
 from missionctl.agents.state.reader import StateReader
-from missionctl.agents.state.store import IDLE, read_json
+from missionctl.agents.state.store import IDLE
+from missionctl.agents.supervision import standup
+from missionctl.agents.supervision.claims import ClaimDesk
 from missionctl.agents.supervision.notices import NoticeBook, may_type
 from missionctl.agents.tmux.server import PaneInfo
 from missionctl.cliargs import parser
-from missionctl.files import open_private, write_private
+from missionctl.files import open_private
 from missionctl.mailbox import HUMAN, Mailbox, MailWatcher, Message
 
-SENDER = "supervisor"
 TICK_S = 0.25
-STANDUP_SUBJECT = "standup"
-STANDUP_BODY = (
-    "Standup. Reply to the human in three short lines: what you finished (cite run ids),"
-    " what you are doing next, and what blocks you. Send it with:\n"
-    "  missionctl mail send --to human --kind standup --subject 'standup <your name>' -"
-)
 
 
 def call_standup(ws: workspace_mod.Workspace, now: float | None = None) -> list[Message]:
-    """Ask every agent for a standup; remember when, for the schedule."""
-    box = Mailbox.for_workspace(ws)
-    sent = box.send(SENDER, "all", STANDUP_BODY, kind="standup", subject=STANDUP_SUBJECT)
-    sent = [m for m in sent if m.to != HUMAN]
-    ws.private_dir("state")
-    write_private(
-        ws.state_dir / "standup.json", json.dumps({"last": time.time() if now is None else now})
-    )
-    return sent
+    """Ask every agent for a standup (the text of `org/prompts/standup.md`); record the round."""
+    return standup.call(ws, now)
 
 
 def last_standup(ws: workspace_mod.Workspace) -> float | None:
-    try:
-        data = read_json(ws.state_dir / "standup.json")
-        last = float(data["last"])
-    except (FileNotFoundError, ValueError, KeyError, TypeError, OSError):
-        return None
-    return last if math.isfinite(last) else None
+    return standup.last_called(ws)
 
 
 class Supervisor:
@@ -82,6 +64,8 @@ class Supervisor:
         self._said: dict[str, str] = {}  # the last error or veto said per agent: say it once
         self.wake = threading.Event()
         self.started = time.time()
+        self.claims = ClaimDesk(self.ws, self.box, log)
+        self.digests = standup.Digests(self.ws, self.box, hub.org.standup_wait)
 
     def _delay(self, agent: str, provider: str) -> float:
         configured = self.hub.org.provider_settings(provider).submit_delay
@@ -92,6 +76,9 @@ class Supervisor:
         """Called by the mail watcher (its own thread): wake the loop; announce human mail."""
         if recipient == HUMAN:
             self.log(f"mail for you from {message.sender}: {message.headline} ({message.kind})")
+            if message.kind == "standup":
+                self.digests.reply_arrived()
+        self.claims.offer(message)
         self.wake.set()
 
     def _once(self, agent: str, line: str) -> None:
@@ -123,7 +110,9 @@ class Supervisor:
                 self._deliver(agent, pane, state.name, now)
             except Exception as exc:
                 self._once(agent, f"mail notice failed: {type(exc).__name__}: {exc}")
+        self.claims.answer_waiting()
         self._standup_if_due(now)
+        self.digests.tick(now)
 
     def _deliver(self, agent: str, pane: PaneInfo, state: str, now: float) -> None:
         book = self.books[agent]
@@ -202,6 +191,7 @@ class Supervisor:
     def run(self, stop: threading.Event) -> None:
         watcher = MailWatcher(self.box, self.on_message, recipients=[*self.names, HUMAN])
         watcher.start()
+        self.claims.sweep()
         try:
             while not stop.is_set():
                 try:

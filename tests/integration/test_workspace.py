@@ -19,6 +19,7 @@ def test_init_writes_the_org_and_ignores_runtime(repo: Path) -> None:
         "org/program.md",
         "org/prompts/researcher.md",
         "org/prompts/chief.md",
+        "org/prompts/standup.md",
     ):
         assert (repo / rel).is_file(), rel
         assert f"wrote {rel}" in out

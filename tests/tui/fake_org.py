@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import replace
 
 from missionctl.agents.org.monitor import AgentView, OrgSnapshot, Usage
 from missionctl.agents.state.store import AgentState
 from missionctl.agents.tmux.panes import PaneSource
+from missionctl.ledger.board import LedgerBoard
 from missionctl.mailbox import Message
 from missionctl.train.runs.reader import RunProgress
 from tests.tui.fakes import FakePaneSource
@@ -25,9 +26,12 @@ def agent_view(name: str, i: int, state: str = "working", run: bool = True) -> A
             losses=tuple(3.0 - 0.05 * k for k in range(20)), last_val_bpb=2.41 + i / 100,
             tok_s=12345.0, mfu=None, budget="flops=2e12",
         )  # fmt: skip
+    # The first two train for an experiment, the others bare runs.
+    arm = ("baseline", "nocap")[i] if i < 2 else None
     return AgentView(
         name=name, role="researcher", provider="claude" if i < 4 else "codex", gpu=i,
         state=AgentState(state), window_id=f"@{i + 1}", run=progress, unread=i % 3,
+        experiment="softcap-off" if arm else None, arm=arm,
         usage=Usage(cpu_percent=97.0, mem_bytes=734_003_200),
     )  # fmt: skip
 
@@ -59,6 +63,9 @@ class FakeOrg:
         self.mail_listener: Callable[[str, Message], None] | None = None
         self.mail = [mail(1, "r2", "r1", "task", "run seed 2"), mail(2)]
         self.up_state = True
+        self.board: LedgerBoard | None = None  # set it to have the app receive it
+        self._board_sent: LedgerBoard | None = None
+        self.digest: Message | None = None
 
     @property
     def name(self) -> str:
@@ -112,6 +119,16 @@ class FakeOrg:
 
     def recent_mail(self, limit: int = 50) -> list[Message]:
         return self.mail[-limit:]
+
+    def ledger_board(self, also: Hashable = ()) -> LedgerBoard | None:
+        """The board once each time a test sets a new one (as the real watch does)."""
+        if self.board is None or self.board is self._board_sent:
+            return None
+        self._board_sent = self.board
+        return self.board
+
+    def latest_digest(self) -> Message | None:
+        return self.digest
 
     def watch_mail(self, on_message: Callable[[str, Message], None]) -> Callable[[], None]:
         self.mail_listener = on_message

@@ -84,9 +84,9 @@ async def test_selection_keys_follow_the_grid() -> None:
         assert org.source.selected == "r1"
         await pilot.press("right")
         assert app.grid.selected_agent == "r2" and org.source.selected == "r2"
-        await pilot.press("j")  # down one row: four columns
+        await pilot.press("down")  # down one row: four columns
         assert app.grid.selected_agent == "r6"
-        await pilot.press("h", "k")
+        await pilot.press("left", "up")
         assert app.grid.selected_agent == "r1"
         await pilot.press("8")
         assert app.grid.selected_agent == "r8"

@@ -12,7 +12,9 @@ from textual.pilot import Pilot
 
 from missionctl.agents.tmux.panes import ScreenUpdate
 from missionctl.tui.app import MissionControlApp
+from missionctl.tui.screens.ledger import ExperimentScreen, LedgerScreen
 from tests.helpers import SCREENS
+from tests.tui.fake_ledger import board, empty_board
 from tests.tui.fake_org import NAMES, FakeOrg, mail
 
 FIXTURES = ["claude-working", "claude-idle", "claude-permission", "shell-busy",
@@ -69,3 +71,40 @@ def test_help_screen(snap_compare: Any) -> None:
 
 def test_too_small(snap_compare: Any) -> None:
     assert snap_compare(_app(), terminal_size=(60, 20))
+
+
+def _ledger_app(ledger_board: Any) -> MissionControlApp:
+    app = _app()
+    app.org_for_tests.board = ledger_board  # type: ignore[attr-defined]
+    return app
+
+
+async def _open_ledger(pilot: Pilot[None]) -> None:
+    app = pilot.app
+    assert isinstance(app, MissionControlApp)
+    while app.board is None:
+        await pilot.pause(0.02)
+    await pilot.press("l")
+    while not isinstance(app.screen, LedgerScreen):
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
+def test_ledger_screen(snap_compare: Any) -> None:
+    assert snap_compare(_ledger_app(board()), terminal_size=(140, 42), run_before=_open_ledger)
+
+
+def test_ledger_one_experiment(snap_compare: Any) -> None:
+    async def opened(pilot: Pilot[None]) -> None:
+        await _open_ledger(pilot)
+        await pilot.press("enter")
+        while not isinstance(pilot.app.screen, ExperimentScreen):
+            await pilot.pause(0.02)
+        await pilot.pause()
+
+    assert snap_compare(_ledger_app(board()), terminal_size=(140, 42), run_before=opened)
+
+
+def test_ledger_empty(snap_compare: Any) -> None:
+    assert snap_compare(_ledger_app(empty_board()), terminal_size=(140, 42),
+                        run_before=_open_ledger)  # fmt: skip

@@ -16,7 +16,9 @@ from missionctl.tui import actions, layout
 from missionctl.tui.messages import (
     AgentSelected,
     ControlRequested,
+    DigestRequested,
     HelpRequested,
+    LedgerRequested,
     MailRequested,
     QuitRequested,
     SnapshotReady,
@@ -221,6 +223,12 @@ class GridScreen(Screen[None]):
 
     def action_help(self) -> None:
         self.post_message(HelpRequested())
+
+    def action_ledger(self) -> None:
+        self.post_message(LedgerRequested())
+
+    def action_digest(self) -> None:
+        self.post_message(DigestRequested())
 
     def action_quit_keep(self) -> None:
         self.post_message(QuitRequested())

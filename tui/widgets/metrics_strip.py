@@ -22,16 +22,21 @@ def sparkline(values: tuple[float, ...] | list[float], width: int = 8) -> str:
     return "".join(_BLOCKS[min(7, int((v - low) / span * 7.999))] for v in tail)
 
 
-def run_text(run: RunProgress | None) -> Text:
-    """`run …9f2a 120/400 30% ETA 1m35s ▁▃▅▇ loss 2.31 bpb 2.45 12.3k tok/s MFU -`.
+def run_text(
+    run: RunProgress | None, experiment: str | None = None, arm: str | None = None
+) -> Text:
+    """`run …9f2a softcap-off/nocap 120/400 30% ETA 1m35s bpb 2.45 ▁▃▅▇ 2.31 12.3k tok/s`.
 
-    Most useful first: a narrow cell cuts the end of the line.
+    Most useful first: a narrow cell cuts the end of the line. The experiment and
+    arm the run was started for come right after its id.
     """
     text = Text()
     if run is None or run.run_id is None:
         text.append("no run yet", style="dim")
         return text
     text.append(f"run …{run.run_id[-4:]} ", style="bold")
+    if experiment is not None:
+        text.append(f"{experiment}/{arm} ", style="magenta")
     if run.status != "running":
         text.append(f"{run.status} ", style="bold")
     total = f"/{run.total_steps}" if run.total_steps else ""
@@ -76,7 +81,7 @@ class MetricsStrip(Static):
     def show(self, view: AgentView | None) -> None:
         line = Text("")
         if view is not None:
-            line = run_text(view.run)
+            line = run_text(view.run, view.experiment, view.arm)
             if view.spend is not None:
                 line.append("  ")
                 line.append_text(spend_text(view))

@@ -22,15 +22,17 @@ from typing import Any
 
 from missionctl import workspace as workspace_mod
 from missionctl.agents.demo.scripted import plan
+from missionctl.agents.supervision import SENDER as SUPERVISOR
 from missionctl.errors import UserError
 from missionctl.orgfile import OrgSpec
-from missionctl.train.runs.reader import load_run
 
 # Plan settings; the demo and the tests set them in org.toml's [providers.scripted] env.
 ENV_PRESET = "MISSIONCTL_SCRIPTED_PRESET"
 ENV_SEEDS = "MISSIONCTL_SCRIPTED_SEEDS"
 ENV_BUDGET = "MISSIONCTL_SCRIPTED_BUDGET"
 ENV_PACE = "MISSIONCTL_SCRIPTED_PACE"
+# The researcher who makes the classic mistake on its own (the demo names its last one).
+ENV_MISTAKE = "MISSIONCTL_SCRIPTED_MISTAKE"
 # While waiting, look at the inbox this often even without a notice (as an agent
 # told "wait for mail" would): notices are how it learns of mail, not the only way.
 POLL_S = 15.0
@@ -56,10 +58,11 @@ commands:
 
 @dataclass
 class ChiefBook:
-    """The chief's experiment: tasks out, results in."""
+    """The chief's experiment: tasks out, results in, claims the ledger answered."""
 
-    tasks: dict[str, plan.Task] = field(default_factory=dict)  # task message id -> task
-    results: dict[str, plan.Result] = field(default_factory=dict)  # task message id -> result
+    tasks: dict[str, str] = field(default_factory=dict)  # task message id -> its command
+    results: dict[str, list[str]] = field(default_factory=dict)  # task message id -> runs
+    refused: list[str] = field(default_factory=list)  # the ledger's refusals, as mailed
     problems: list[str] = field(default_factory=list)
     reported: bool = False
 
@@ -70,13 +73,13 @@ class ScriptedAgent:
         self.ws = ws
         self.org = org
         self.spec = org.agent(name)
-        self.preset = os.environ.get(ENV_PRESET, "cpu-smoke")
-        self.seeds = [int(s) for s in os.environ.get(ENV_SEEDS, "1,2,3").split(",") if s.strip()]
+        self.preset = os.environ.get(ENV_PRESET, "cpu-tiny")
+        self.seeds = [int(s) for s in os.environ.get(ENV_SEEDS, "").split(",") if s.strip()]
         self.budget = os.environ.get(ENV_BUDGET) or None
         self.pace = float(os.environ.get(ENV_PACE, "0.4"))
         self.chief = next((a.name for a in org.agents if a.role == "chief"), None)
+        self.researchers = [a.name for a in org.agents if a.role == "researcher"]
         self.book = ChiefBook()
-        self.todo: list[tuple[str, str, dict[str, Any]]] = []  # (kind, reason, data)
         self.doing = "starting"
         self.last_poll = 0.0
         self.ran: list[str] = []  # my run ids
@@ -101,9 +104,19 @@ class ScriptedAgent:
             input=stdin,
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=120,
             check=False,
         )
+
+    def shell(self, *args: str, show: int = 12) -> subprocess.CompletedProcess[str]:
+        """`missionctl ARGS` as a tool call: shown in the terminal with its output."""
+        self.say(f"Bash(missionctl {shlex.join(args)})", CYAN)
+        proc = self._missionctl(*args)
+        out = (proc.stdout if proc.returncode == 0 else proc.stderr).strip()
+        lines = out.splitlines()
+        self.detail("\n".join(lines[:show] + ([f"… {len(lines) - show} more lines"]
+                                             if len(lines) > show else [])))  # fmt: skip
+        return proc
 
     def hook(self, event: str, payload: dict[str, Any] | None = None) -> None:
         self._missionctl("hook", event, stdin=json.dumps(payload or {}))
@@ -160,6 +173,21 @@ class ScriptedAgent:
             self.ran.append(last[0])
         return last
 
+    def program(self) -> str:
+        return (self.ws.root / self.org.program).read_text(encoding="utf-8")
+
+    def wait_for_experiment(self, timeout: float = 120.0) -> bool:
+        """Until the org's experiment is registered (`missionctl exp list --json`)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            proc = self._missionctl("exp", "list", "--json")
+            if proc.returncode == 0 and any(
+                e.get("id") == plan.EXPERIMENT for e in json.loads(proc.stdout or "[]")
+            ):
+                return True
+            time.sleep(1.0)  # another agent registers it; nothing to wait on but the ledger
+        return False
+
     # -- the work -------------------------------------------------------------------------
     def start(self) -> None:
         self.say(
@@ -168,53 +196,80 @@ class ScriptedAgent:
         )
         self.hook("working")
         self.think("Reading the research program")
-        program = (self.ws.root / self.org.program).read_text(encoding="utf-8")
-        self.detail("\n".join(program.splitlines()[:3]))
+        self.detail("\n".join(self.program().splitlines()[:3]))
         if self.spec.role == "chief":
             self.design()
         elif self.chief is None:
             self.self_directed()
+        elif self.name == os.environ.get(ENV_MISTAKE):
+            self.classic_mistake()
         else:
             self.say(f"Waiting for a task from {self.chief}.")
 
     def design(self) -> None:
-        researchers = [a.name for a in self.org.agents if a.role == "researcher"]
         self.think("Designing the experiment")
-        tasks = plan.assign(researchers, self.preset, self.seeds, self.budget)
-        self.detail(
-            f"baseline {plan.KNOB}=15 vs treatment {plan.KNOB}=0; preset {self.preset};"
-            f" seeds {self.seeds} on both arms; budget {self.budget or 'the preset default'};"
-            " plus one rerun of a baseline seed to measure noise"
-        )
-        for task in tasks:
-            task_id = self.mail(task.to, "task", task.subject, task.body())
+        design = plan.design(self.program(), self.preset, self.seeds, self.budget)
+        self.detail(design.why)
+        self.shell(*design.exp_new()[1:])  # already registered (a reused demo): plan what is left
+        commands = self.shell("exp", "plan", plan.EXPERIMENT, show=4).stdout.splitlines()
+        for to, command in plan.split_plan(commands, self.researchers):
+            task_id = self.mail(to, "task", plan.task_subject(command), plan.task_body(command))
             if task_id:
-                self.book.tasks[task_id] = task
+                self.book.tasks[task_id] = command
         self.mail(
             "human",
             "note",
-            "experiment plan",
-            f"{len(tasks)} runs handed out: " + ", ".join(f"{t.to}: {t.subject}" for t in tasks),
+            f"{plan.EXPERIMENT}: preregistered, {len(commands)} runs handed out",
+            f"Experiment {plan.EXPERIMENT} is preregistered in the ledger: {design.why}.\n"
+            f"Handed out {len(commands)} runs (`missionctl exp plan {plan.EXPERIMENT}`).",
         )
-        self.say(f"Waiting for {len(self.book.tasks)} results.")
+        if not self.book.tasks:
+            self.report()
+        else:
+            self.say(f"Waiting for {len(self.book.tasks)} results.")
+
+    def classic_mistake(self) -> None:
+        """On its own, before any task: bigger must be better. Train it, claim it."""
+        self.think("While I wait: a bigger model, trained for longer, must beat the baseline")
+        budget = plan.design(self.program(), self.preset, (1, 2), self.budget).budget
+        done = self.train(plan.mistake_argv(self.preset, budget))
+        if done is None or done[2] is None:
+            self.say("The big run gave no result; nothing to claim.", RED)
+            return
+        run_id, _, bpb = done
+        self.say(f"val_bpb {bpb:.4f} with the bigger model: bigger is better! Claiming it.", GREEN)
+        if self.wait_for_experiment():
+            self.shell("claim", "--exp", plan.EXPERIMENT, "--run", run_id, plan.MISTAKE_CLAIM)
+        self.say(f"Waiting for the ledger's answer and a task from {self.chief}.")
 
     def self_directed(self) -> None:
-        """A flat org: run my own paired comparison on my seed, report to the human."""
-        index = self.org.names.index(self.name)
-        seed = self.seeds[index % len(self.seeds)]
-        results = []
-        for arm in (plan.BASELINE, plan.TREATMENT):
-            task = plan.Task(self.name, arm, seed, self.preset, self.budget)
-            done = self.train(task.argv())
-            if done and done[1] == "ok" and done[2] is not None:
-                results.append(plan.Result(arm, seed, done[0], done[2], self.name))
-        self.mail(
-            "human",
-            "result",
-            f"softcap on/off, seed {seed}",
-            plan.summary(results),
-            runs=[r.run_id for r in results],
-        )
+        """A flat org: the first researcher preregisters; each runs its share of the plan's
+        cells, and claims the verdict once the ledger has decided it."""
+        index = self.researchers.index(self.name) if self.name in self.researchers else 0
+        design = plan.design(self.program(), self.preset, self.seeds, self.budget)
+        if index == 0:
+            self.detail(design.why)
+            self.shell(*design.exp_new()[1:])
+        elif not self.wait_for_experiment():
+            self.say(f"No experiment {plan.EXPERIMENT} was registered; nothing to run.", RED)
+            return
+        cells = [(arm, seed) for arm in plan.ARMS for seed in design.seeds]
+        mine = {c for i, c in enumerate(cells) if i % len(self.researchers) == index}
+        for command in self.shell("exp", "plan", plan.EXPERIMENT, show=4).stdout.splitlines():
+            argv = shlex.split(command)
+            cell = (argv[argv.index("--arm") + 1], int(argv[argv.index("--seed") + 1]))
+            if cell in mine:
+                self.train(argv)
+        verdict = self.shell("exp", "verdict", plan.EXPERIMENT, "--json", show=0)
+        decision = json.loads(verdict.stdout)["decision"] if verdict.returncode == 0 else "?"
+        if decision in ("non-inferior", "inferior"):
+            claim = f"removing the softcap is {decision} at a {design.margin:g} margin"
+            self.shell("claim", "--exp", plan.EXPERIMENT, claim)
+        else:
+            self.mail("human", "result", f"{plan.EXPERIMENT}: my runs are done",
+                      f"My runs of {plan.EXPERIMENT} are done: {', '.join(self.ran)}; the"
+                      f" experiment is {decision} (`missionctl exp verdict {plan.EXPERIMENT}`).",
+                      runs=self.ran)  # fmt: skip
 
     def handle(self, message: dict[str, Any]) -> None:
         sender, kind = message.get("from", "?"), message.get("kind", "note")
@@ -223,21 +278,39 @@ class ScriptedAgent:
             self.standup()
         elif kind == "task":
             self.do_task(message)
+        elif sender == SUPERVISOR and kind == "result":
+            self.take_answer(message)
         elif kind == "result" and self.spec.role == "chief":
             self.take_result(message)
+
+    def take_answer(self, message: dict[str, Any]) -> None:
+        """The ledger's answer to a claim (mine, or one copied to me as the chief)."""
+        body = str(message.get("body", ""))
+        self.detail("\n".join(body.splitlines()[:8]))
+        refused = "refused" in str(message.get("subject", ""))
+        if self.spec.role == "chief" and refused:
+            kept = body.split("\n\nExperiment ", 1)[0].split("\n\nAn experiment that", 1)[0]
+            self.book.refused.append("\n".join(f"  {ln}" for ln in kept.splitlines()))
+        elif refused:
+            self.say(
+                "The ledger refused my claim. Accepting it: a bigger model needs its own"
+                " preregistered experiment, at matched budget and enough seeds.",
+                YELLOW,
+            )
 
     def do_task(self, message: dict[str, Any]) -> None:
         argv = plan.parse_task(str(message.get("body", "")))
         if argv is None:
             refusal = (
-                "I only run `python -m missionctl.train` with --preset, --seed, --set, --budget."
+                "I only run `python -m missionctl.train` with --preset, --seed, --set,"
+                " --budget, --exp and --arm."
             )
             self.mail(message["from"], "note", "cannot run that", refusal, reply_to=message["id"])
             return
         done = self.train(argv)
         if done is None:
             subject = f"FAILED: {message.get('subject', '')}"
-            why = "The trainer ended without a result line."
+            why = "The trainer ended without a result line (see my terminal)."
             self.mail(message["from"], "result", subject, why, reply_to=message["id"])
             return
         run_id, status, bpb = done
@@ -256,65 +329,42 @@ class ScriptedAgent:
         )
 
     def take_result(self, message: dict[str, Any]) -> None:
-        task = self.book.tasks.get(str(message.get("reply_to")))
-        if task is None:
+        task_id = str(message.get("reply_to"))
+        if task_id not in self.book.tasks:
             return
         runs = list((message.get("refs") or {}).get("runs") or [])
-        problem = None
-        result = None
+        self.book.results[task_id] = runs
         if not runs:
-            problem = f"{message['from']}'s result for '{task.subject}' cites no run"
-        else:
-            try:
-                info = load_run(self.ws, runs[0])
-            except UserError as exc:
-                problem = f"{message['from']} cites {runs[0]}: {exc}"
-            else:
-                knob = info.config.get(plan.KNOB)
-                if info.status != "ok" or info.final_val_bpb is None:
-                    problem = f"run {info.run_id} ended {info.status}"
-                elif (
-                    info.seed != task.seed
-                    or info.preset != task.preset
-                    or knob is None
-                    or float(knob) != float(plan.ARM_VALUE[task.arm])
-                ):
-                    problem = f"run {info.run_id} is not the run asked for ({task.subject})"
-                else:
-                    result = plan.Result(
-                        task.arm, task.seed, info.run_id, info.final_val_bpb, message["from"]
-                    )
-        self.book.results[str(message["reply_to"])] = result or plan.Result(
-            task.arm, task.seed, runs[0] if runs else "-", float("nan"), message["from"]
-        )
-        if problem:
-            self.book.problems.append(problem)
-            self.detail(f"problem: {problem}")
-        else:
-            self.detail(f"checked {result.run_id if result else ''}: matches the task")
+            self.book.problems.append(
+                f"{message['from']}'s result for '{plan.task_subject(self.book.tasks[task_id])}'"
+                " cites no run"
+            )
         left = len(self.book.tasks) - len(self.book.results)
         if left:
             self.say(f"{left} result{'s' if left > 1 else ''} still to come.")
-        else:
+        elif not self.book.reported:
             self.say("All results are in.")
-        if not left and not self.book.reported:
             self.report()
 
     def report(self) -> None:
-        self.think("Computing paired differences")
-        good = [r for r in self.book.results.values() if r.val_bpb == r.val_bpb]
-        budgets = {load_run(self.ws, r.run_id).budget for r in good}
-        if len(budgets) > 1:  # matched compute is the point of the comparison
-            self.book.problems.append(f"the runs' budgets differ: {sorted(map(str, budgets))}")
-        text = plan.summary(good, self.book.problems)
-        self.detail(text)
-        if self.mail("human", "result", plan.VERDICT_SUBJECT, text, runs=[r.run_id for r in good]):
+        self.think("Asking the ledger for the verdict")
+        text = self.shell("exp", "verdict", plan.EXPERIMENT, show=20)
+        data = self.shell("exp", "verdict", plan.EXPERIMENT, "--json", show=0)
+        runs = json.loads(data.stdout)["used_runs"] if data.returncode == 0 else []
+        body = plan.final_report(
+            text.stdout if text.returncode == 0 else text.stderr,
+            runs,
+            self.book.refused,
+            self.book.problems,
+        )
+        if self.mail("human", "result", plan.VERDICT_SUBJECT, body, runs=runs):
             self.book.reported = True
-            self.say("Reported to the human. Done.", GREEN)
+            self.say("Reported the ledger's verdict to the human. Done.", GREEN)
 
     def standup(self) -> None:
         if self.spec.role == "chief":
-            done = f"{len(self.book.results)}/{len(self.book.tasks)} results in"
+            got, asked = len(self.book.results), len(self.book.tasks)
+            done = f"{got}/{asked} results of {plan.EXPERIMENT} in"
         else:
             done = f"runs finished: {', '.join(self.ran) or 'none yet'}"
         body = f"done: {done}\nnext: {self.doing}\nblocked: nothing"

@@ -1,9 +1,14 @@
-"""What the scripted agents decide, as pure functions: tasks, results, the summary.
+"""What the scripted agents decide, as pure functions. The statistics are the ledger's.
 
-The chief designs one controlled comparison: a baseline arm (`logit_softcap=15`)
-and a treatment arm (`logit_softcap=0`), the same preset and budget on both, the
-same seeds on both, and one exact rerun of a baseline seed to show how much two
-runs of the same thing differ. Researchers run exactly the command in their task.
+The chief designs the softcap experiment from the research program: the
+non-inferiority margin it fixes, and as many seeds as its noise table says
+settle an interval of ± that margin on the preset (sized from the measured
+spread of paired differences). It preregisters the experiment with `missionctl
+exp new`, hands out what `missionctl exp plan` prints, and reports what
+`missionctl exp verdict` says. Researchers run exactly the command in their
+task. One researcher makes the classic mistake on its own: a bigger model,
+twice the budget, one seed, then a claim that bigger is better; the ledger
+refuses it.
 """
 
 from __future__ import annotations
@@ -11,71 +16,121 @@ from __future__ import annotations
 import math
 import re
 import shlex
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-BASELINE = "baseline"
-TREATMENT = "treatment"
-REPLICATE = "replicate"
+EXPERIMENT = "softcap-off"
+QUESTION = "Can the logit softcap be removed without a regression?"
 KNOB = "logit_softcap"
-ARM_VALUE = {BASELINE: "15", TREATMENT: "0", REPLICATE: "15"}
-MARGIN_BPB = 0.01  # fixed in org/program.md before any run
-VERDICT_SUBJECT = "softcap: the verdict"
+ARMS = {"baseline": "15", "nocap": "0"}
+DEFAULT_MARGIN = 0.01
+VERDICT_SUBJECT = f"{EXPERIMENT}: the verdict"
 TRAIN_PREFIX = ["python", "-m", "missionctl.train"]
-_ALLOWED_FLAGS = {"--preset", "--seed", "--set", "--budget"}
-# 97.5% quantiles of Student's t, by degrees of freedom: a 95% two-sided interval.
-_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-         9: 2.262, 10: 2.228, 15: 2.131, 20: 2.086, 30: 2.042}  # fmt: skip
+_ALLOWED_FLAGS = {"--preset", "--seed", "--set", "--budget", "--exp", "--arm"}
 _RUN_LINE = re.compile(r"^run (\S+) (ok|crash|nan|timeout)\b.*?val_bpb=(\S+)")
+# The classic mistake: wider than the presets' 128 (2 blocks of 64), trained on twice the budget.
+BIG_WIDTH = 192
+MISTAKE_CLAIM = (
+    f"bigger hidden size lowers val_bpb: width {BIG_WIDTH} beats the {EXPERIMENT} baseline."
+    " Bigger is better!"
+)
+_INTERVAL_COLUMN = re.compile(r"seeds for a ±([0-9.]+) interval")
 
 
 @dataclass(frozen=True)
-class Task:
-    """One training run the chief asks one researcher to do."""
+class Design:
+    """The chief's experiment, with how its size was chosen."""
 
-    to: str
-    arm: str
-    seed: int
     preset: str
-    budget: str | None = None
+    budget: str
+    seeds: tuple[int, ...]
+    margin: float
+    why: str  # one sentence: where the seeds, margin and budget came from
 
-    def argv(self) -> list[str]:
-        argv = [*TRAIN_PREFIX, "--preset", self.preset, "--seed", str(self.seed)]
-        argv += ["--set", f"{KNOB}={ARM_VALUE[self.arm]}"]
-        if self.budget:
-            argv += ["--budget", self.budget]
+    def exp_new(self) -> list[str]:
+        """The `missionctl exp new` command that preregisters it."""
+        argv = ["missionctl", "exp", "new", "--id", EXPERIMENT, "--question", QUESTION,
+                "--test", "noninferiority", "--margin", f"{self.margin:g}",
+                "--seeds", ",".join(str(s) for s in self.seeds),
+                "--preset", self.preset, "--budget", self.budget]  # fmt: skip
+        for arm, value in ARMS.items():
+            argv += ["--arm", arm, f"{KNOB}={value}"]
         return argv
 
-    @property
-    def subject(self) -> str:
-        return f"{self.arm} run, seed {self.seed}"
 
-    def body(self) -> str:
-        why = {
-            BASELINE: "the baseline arm: the model as it is",
-            TREATMENT: f"the treatment arm: the only change is {KNOB}=0",
-            REPLICATE: "an exact rerun of a baseline seed: how far apart are two identical runs?",
-        }[self.arm]
-        return (
-            f"Please run {why}.\n"
-            f"Same preset, budget and seeds on every arm, so the comparison is controlled.\n\n"
-            f"Run exactly:\n  {shlex.join(self.argv())}\n\n"
-            "Then reply to this message with --kind result, citing the run id (--run ID),\n"
-            "its status and its final val_bpb."
+def program_margin(program: str) -> float:
+    """The non-inferiority margin the research program fixes (`margin = 0.01`)."""
+    found = re.search(r"^\s*margin\s*=\s*([0-9]*\.?[0-9]+)", program, re.MULTILINE)
+    return float(found.group(1)) if found else DEFAULT_MARGIN
+
+
+def noise_row(program: str, preset: str) -> dict[str, str] | None:
+    """The program's noise-table row for `preset`, by column title."""
+    header: list[str] | None = None
+    for line in program.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.lstrip().startswith("|") or len(cells) < 2:
+            continue
+        if cells[0] == "preset":
+            header = cells
+        elif header is not None and cells[0].strip("`") == preset and len(cells) == len(header):
+            return dict(zip(header, cells, strict=True))
+    return None
+
+
+def design(program: str, preset: str, seeds: Sequence[int] = (), budget: str | None = None
+           ) -> Design:  # fmt: skip
+    """The experiment the chief preregisters.
+
+    Seeds: given ones win (a shortened plan); else the program's noise table, the
+    column that says how many seeds make the 90% interval ± the margin wide at the
+    measured spread of paired differences: then a treatment no worse than the
+    baseline comes out non-inferior, and one worse by twice the margin inferior.
+    """
+    margin = program_margin(program)
+    row = noise_row(program, preset) or {}
+    budget = budget or row.get("budget") or None
+    if budget is None:
+        raise ValueError(f"the program's noise table has no budget for preset {preset}")
+    column = next((k for k in row if _INTERVAL_COLUMN.fullmatch(k)), None)
+    if seeds:
+        chosen = tuple(seeds)
+        why = f"{len(chosen)} seeds as given (a shortened plan)"
+    elif column is not None and row[column].isdigit():
+        n = int(row[column])
+        chosen = tuple(range(1, n + 1))
+        sd = row.get("sd of the paired differences", "?")
+        why = (
+            f"{n} seeds: the program's noise table gives {n} for a ±{margin:g} interval on"
+            f" {preset} (paired-difference sd {sd})"
         )
+    else:
+        chosen = (1, 2, 3)
+        why = f"3 seeds: the program's noise table has no row for {preset}"
+    why += f"; margin {margin:g} from org/program.md; budget {budget}"
+    return Design(preset=preset, budget=budget, seeds=chosen, margin=margin, why=why)
 
 
-def assign(
-    researchers: Sequence[str], preset: str, seeds: Sequence[int], budget: str | None
-) -> list[Task]:
-    """Baseline seeds first, then the treatment seeds, then one replicate; round robin."""
-    runs = [(BASELINE, s) for s in seeds] + [(TREATMENT, s) for s in seeds]
-    runs.append((REPLICATE, seeds[0]))
-    return [
-        Task(researchers[i % len(researchers)], arm, seed, preset, budget)
-        for i, (arm, seed) in enumerate(runs)
-    ]
+def split_plan(commands: Sequence[str], researchers: Sequence[str]) -> list[tuple[str, str]]:
+    """(researcher, command): round robin, in the plan's order."""
+    return [(researchers[i % len(researchers)], c) for i, c in enumerate(commands)]
+
+
+def task_subject(command: str) -> str:
+    argv = shlex.split(command)
+    arm = argv[argv.index("--arm") + 1] if "--arm" in argv else "?"
+    seed = argv[argv.index("--seed") + 1] if "--seed" in argv else "?"
+    return f"{EXPERIMENT}: arm {arm}, seed {seed}"
+
+
+def task_body(command: str) -> str:
+    return (
+        f"Please run one run of experiment {EXPERIMENT} (preregistered; `missionctl exp show"
+        f" {EXPERIMENT}`).\nThe trainer checks it against its arm before it trains.\n\n"
+        f"Run exactly:\n  {command}\n\n"
+        "Then reply to this message with --kind result, citing the run id (--run ID),\n"
+        "its status and its final val_bpb."
+    )
 
 
 def parse_task(body: str) -> list[str] | None:
@@ -117,68 +172,32 @@ def parse_run_line(line: str) -> tuple[str, str, float | None] | None:
     return m.group(1), m.group(2), bpb
 
 
-@dataclass(frozen=True)
-class Result:
-    """A researcher's reported run, after the chief checked it against the run files."""
-
-    arm: str
-    seed: int
-    run_id: str
-    val_bpb: float
-    by: str
+def doubled(budget: str) -> str:
+    """`flops=1.5e11` -> `flops=3e+11`."""
+    kind, _, amount = budget.partition("=")
+    return f"{kind}={2 * float(amount):g}"
 
 
-def _t975(df: int) -> float:
-    """The t quantile for `df`, rounded down to a tabled df (a slightly wider interval)."""
-    return _T975[max(k for k in _T975 if k <= df)]
+def mistake_argv(preset: str, budget: str) -> list[str]:
+    """The classic mistake: a bigger model on twice the budget, one seed, no experiment."""
+    return [*TRAIN_PREFIX, "--preset", preset, "--seed", "1", "--set", f"width={BIG_WIDTH}",
+            "--budget", doubled(budget)]  # fmt: skip
 
 
-def summary(results: Sequence[Result], problems: Sequence[str] = ()) -> str:
-    """The chief's report to the human: per-seed numbers, the paired difference, a decision."""
-    base = {r.seed: r for r in results if r.arm == BASELINE}
-    treat = {r.seed: r for r in results if r.arm == TREATMENT}
-    seeds = sorted(set(base) & set(treat))
+def final_report(verdict_text: str, runs: Sequence[str], refused: Sequence[str],
+                 problems: Sequence[str] = ()) -> str:  # fmt: skip
+    """The chief's mail to the human: the ledger's verdict verbatim, the refused claims."""
     lines = [
-        f"Question: does {KNOB}=0 raise val_bpb by more than {MARGIN_BPB} at matched compute?",
+        f"The ledger's verdict on {EXPERIMENT} (`missionctl exp verdict {EXPERIMENT}`):",
         "",
-        "seed  baseline (softcap 15)   treatment (softcap 0)   delta",
+        *[f"  {ln}" for ln in verdict_text.rstrip().splitlines()],
+        "",
     ]
-    deltas = []
-    for seed in seeds:
-        b, t = base[seed], treat[seed]
-        delta = t.val_bpb - b.val_bpb
-        deltas.append(delta)
-        lines.append(
-            f"{seed:>4}  {b.val_bpb:.4f} ({b.run_id})  {t.val_bpb:.4f} ({t.run_id})  {delta:+.4f}"
-        )
-    lines.append("")
-    if len(deltas) >= 2:
-        mean = statistics.fmean(deltas)
-        half = _t975(len(deltas) - 1) * statistics.stdev(deltas) / math.sqrt(len(deltas))
-        low, high = mean - half, mean + half
-        if high < MARGIN_BPB:
-            decision = f"NON-INFERIOR: the whole interval is below the +{MARGIN_BPB} margin"
-        elif low > MARGIN_BPB:
-            decision = f"WORSE: the whole interval is above the +{MARGIN_BPB} margin"
-        else:
-            decision = "INCONCLUSIVE: the interval straddles the margin; run more seeds"
-        lines += [
-            f"mean paired delta {mean:+.4f} bpb, 95% CI [{low:+.4f}, {high:+.4f}] over"
-            f" {len(deltas)} seeds (t, {len(deltas) - 1} df)",
-            f"decision against the margin fixed in advance: {decision}",
-        ]
+    if refused:
+        lines += ["Claims the ledger refused (not results):", *refused, ""]
     else:
-        lines.append(f"only {len(deltas)} paired seed(s): no interval, no decision; run more seeds")
-    replicates = [r for r in results if r.arm == REPLICATE]
-    for rep in replicates:
-        if rep.seed in base:
-            gap = rep.val_bpb - base[rep.seed].val_bpb
-            lines.append(
-                f"noise check: baseline seed {rep.seed} rerun ({rep.run_id}) differs by {gap:+.4f}"
-            )
+        lines += ["No claim was refused.", ""]
     if problems:
-        lines += ["", "problems:", *[f"- {p}" for p in problems]]
-    order = {BASELINE: 0, TREATMENT: 1, REPLICATE: 2}
-    ordered = sorted(results, key=lambda r: (order[r.arm], r.seed))
-    lines += ["", "runs: " + ", ".join(r.run_id for r in ordered)]
+        lines += ["Problems:", *[f"- {p}" for p in problems], ""]
+    lines.append("runs: " + ", ".join(runs))
     return "\n".join(lines)

