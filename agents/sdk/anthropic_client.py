@@ -7,12 +7,7 @@ from typing import Any
 
 import anthropic
 
-from missionctl.agents.sdk.client import (
-    CONNECT_TIMEOUT_S,
-    READ_TIMEOUT_S,
-    Answer,
-    classify,
-)
+from missionctl.agents.sdk.client import Answer, ModelClient, SdkErrors
 from missionctl.agents.sdk.conversation import AssistantTurn, Item, ToolCall, ToolResult, UserText
 from missionctl.agents.sdk.tools import ToolSpec
 from missionctl.ledger.spend import Tokens
@@ -56,66 +51,38 @@ def to_messages(items: Sequence[Item]) -> list[dict[str, Any]]:
     return messages
 
 
-class AnthropicClient:
+class AnthropicClient(ModelClient):
     """Streams answers from a Messages API (Anthropic's, or one at `base_url`)."""
 
-    def __init__(
-        self,
-        model: str,
-        *,
-        api_key: str,
-        base_url: str | None,
-        key_env: str,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        timeout: float = READ_TIMEOUT_S,
-    ) -> None:
-        self.model = model
-        self.key_env = key_env
-        self.max_tokens = max_tokens or DEFAULT_MAX_TOKENS
-        self.temperature = temperature
-        self.client = anthropic.Anthropic(
-            api_key=api_key,
-            base_url=base_url,
-            max_retries=0,  # retried by the agent, on screen (see client.py)
-            timeout=anthropic.Timeout(timeout, connect=CONNECT_TIMEOUT_S),
-        )
+    errors = SdkErrors(
+        anthropic.AnthropicError,
+        anthropic.APIStatusError,
+        anthropic.APIConnectionError,
+        anthropic.APITimeoutError,
+    )
+    sdk, sdk_timeout = anthropic.Anthropic, anthropic.Timeout
 
-    def answer(
-        self,
-        system: str,
-        items: Sequence[Item],
-        tools: Sequence[ToolSpec],
-        on_text: Callable[[str], None],
-    ) -> Answer:
-        kwargs: dict[str, Any] = {
-            "model": self.model,
-            "max_tokens": self.max_tokens,
+    def _request(
+        self, system: str, items: Sequence[Item], tools: Sequence[ToolSpec]
+    ) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "max_tokens": self.max_tokens or DEFAULT_MAX_TOKENS,
             "system": [{"type": "text", "text": system, "cache_control": _CACHE}],
             "messages": to_messages(items),
         }
         if tools:
-            kwargs["tools"] = [
+            request["tools"] = [
                 {"name": t.name, "description": t.description, "input_schema": t.parameters}
                 for t in tools
             ]
-        if self.temperature is not None:
-            kwargs["temperature"] = self.temperature
-        try:
-            with self.client.messages.stream(**kwargs) as stream:
-                for event in stream:
-                    if event.type == "text":
-                        on_text(event.text)
-                final = stream.get_final_message()
-        except anthropic.AnthropicError as exc:
-            raise classify(
-                exc,
-                status_error=anthropic.APIStatusError,
-                connection_error=anthropic.APIConnectionError,
-                timeout_error=anthropic.APITimeoutError,
-                key_env=self.key_env,
-                model=self.model,
-            ) from None
+        return request
+
+    def _stream(self, request: dict[str, Any], on_text: Callable[[str], None]) -> Answer:
+        with self.client.messages.stream(**request) as stream:
+            for event in stream:
+                if event.type == "text":
+                    on_text(event.text)
+            final = stream.get_final_message()
         text = "".join(b.text for b in final.content if b.type == "text")
         calls = [
             ToolCall(b.id, b.name, dict(b.input) if isinstance(b.input, dict) else {})

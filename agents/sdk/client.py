@@ -13,7 +13,7 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar
 
 from missionctl.agents.sdk.conversation import Item, ToolCall
 from missionctl.agents.sdk.tools import ToolSpec
@@ -68,10 +68,48 @@ class ModelError(Exception):
         self.status = status
 
 
-class ModelClient(Protocol):
-    """Streams one answer for a conversation."""
+@dataclass(frozen=True)
+class SdkErrors:
+    """The exception types of one SDK that `classify` tells apart."""
 
-    model: str
+    base: type[Exception]
+    status: type[Exception]
+    connection: type[Exception]
+    timeout: type[Exception]
+
+
+class ModelClient:
+    """Streams one answer for a conversation. What every API shares is here (the
+    settings, the request's common keys, the SDK's errors as a ModelError); each
+    client says how to build its SDK, its request and how to read its stream."""
+
+    errors: ClassVar[SdkErrors]
+    sdk: ClassVar[Callable[..., Any]]  # the SDK's client class
+    sdk_timeout: ClassVar[Callable[..., Any]]  # and its Timeout
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str,
+        base_url: str | None,
+        key_env: str,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        timeout: float = READ_TIMEOUT_S,
+    ) -> None:
+        self.model = model
+        self.key_env = key_env
+        self.base_url = base_url
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        # The SDK's own retries are off: retried by the agent, on screen (see above).
+        self.client = self.sdk(
+            api_key=api_key,
+            base_url=base_url,
+            max_retries=0,
+            timeout=self.sdk_timeout(timeout, connect=CONNECT_TIMEOUT_S),
+        )
 
     def answer(
         self,
@@ -81,7 +119,23 @@ class ModelClient(Protocol):
         on_text: Callable[[str], None],
     ) -> Answer:
         """The model's answer; text pieces go to `on_text` as they come. Raises ModelError."""
-        ...
+        request = {"model": self.model, **self._request(system, items, tools)}
+        if self.temperature is not None:
+            request["temperature"] = self.temperature
+        try:
+            return self._stream(request, on_text)
+        except self.errors.base as exc:
+            raise classify(exc, self.errors, key_env=self.key_env, model=self.model) from None
+
+    def _request(
+        self, system: str, items: Sequence[Item], tools: Sequence[ToolSpec]
+    ) -> dict[str, Any]:
+        """The request's keyword arguments (`answer` adds the model and temperature)."""
+        raise NotImplementedError
+
+    def _stream(self, request: dict[str, Any], on_text: Callable[[str], None]) -> Answer:
+        """Send the request and read its stream into an Answer."""
+        raise NotImplementedError
 
 
 def retry_delay(attempt: int, retry_after: float | None) -> float:
@@ -125,21 +179,13 @@ def one_line(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def classify(
-    exc: Exception,
-    *,
-    status_error: type[Exception],
-    connection_error: type[Exception],
-    timeout_error: type[Exception],
-    key_env: str,
-    model: str,
-) -> ModelError:
+def classify(exc: Exception, errors: SdkErrors, *, key_env: str, model: str) -> ModelError:
     """An SDK's exception as a ModelError, with the fix for the ones a person must make."""
-    if isinstance(exc, timeout_error):
+    if isinstance(exc, errors.timeout):
         return ModelError("the request timed out", retry=True)
-    if isinstance(exc, connection_error):
+    if isinstance(exc, errors.connection):
         return ModelError(f"cannot reach the API ({one_line(str(exc), 80)})", retry=True)
-    if not isinstance(exc, status_error):
+    if not isinstance(exc, errors.status):
         return ModelError(one_line(f"{type(exc).__name__}: {exc}"))
     status = int(getattr(exc, "status_code", 0) or 0)
     message, kind = _server_message(exc)

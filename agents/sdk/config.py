@@ -88,16 +88,14 @@ class SdkConfig:
         from missionctl.agents.sdk.anthropic_client import AnthropicClient
         from missionctl.agents.sdk.openai_client import ChatClient, ResponsesClient
 
-        key = self.api_key(environ) or NO_KEY
+        kind: type[ModelClient] = ChatClient
         if self.provider == "anthropic":
-            return AnthropicClient(
-                self.model, api_key=key, base_url=self.base_url, key_env=self.key_env,
-                max_tokens=self.max_tokens, temperature=self.temperature,
-            )  # fmt: skip
-        kind = ResponsesClient if self.api == "responses" else ChatClient
+            kind = AnthropicClient
+        elif self.api == "responses":
+            kind = ResponsesClient
         return kind(
-            self.model, api_key=key, base_url=self.base_url, key_env=self.key_env,
-            max_tokens=self.max_tokens, temperature=self.temperature,
+            self.model, api_key=self.api_key(environ) or NO_KEY, base_url=self.base_url,
+            key_env=self.key_env, max_tokens=self.max_tokens, temperature=self.temperature,
         )  # fmt: skip
 
     def tool_env(self, environ: Mapping[str, str]) -> dict[str, str]:

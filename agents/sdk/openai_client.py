@@ -15,11 +15,10 @@ from typing import Any
 import openai
 
 from missionctl.agents.sdk.client import (
-    CONNECT_TIMEOUT_S,
-    READ_TIMEOUT_S,
     Answer,
+    ModelClient,
     ModelError,
-    classify,
+    SdkErrors,
     one_line,
 )
 from missionctl.agents.sdk.conversation import (
@@ -80,95 +79,60 @@ def to_responses_input(items: Sequence[Item]) -> list[dict[str, Any]]:
     return out
 
 
-class _OpenAIBase:
-    def __init__(
-        self,
-        model: str,
-        *,
-        api_key: str,
-        base_url: str | None,
-        key_env: str,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        timeout: float = READ_TIMEOUT_S,
-    ) -> None:
-        self.model = model
-        self.key_env = key_env
-        self.base_url = base_url
-        self.max_tokens = max_tokens
-        self.temperature = temperature
-        self.client = openai.OpenAI(
-            api_key=api_key,
-            base_url=base_url,
-            max_retries=0,  # retried by the agent, on screen (see client.py)
-            timeout=openai.Timeout(timeout, connect=CONNECT_TIMEOUT_S),
-        )
-
-    def _error(self, exc: Exception) -> ModelError:
-        return classify(
-            exc,
-            status_error=openai.APIStatusError,
-            connection_error=openai.APIConnectionError,
-            timeout_error=openai.APITimeoutError,
-            key_env=self.key_env,
-            model=self.model,
-        )
+class _OpenAIClient(ModelClient):
+    errors = SdkErrors(
+        openai.OpenAIError, openai.APIStatusError, openai.APIConnectionError, openai.APITimeoutError
+    )
+    sdk, sdk_timeout = openai.OpenAI, openai.Timeout
 
 
-class ChatClient(_OpenAIBase):
+class ChatClient(_OpenAIClient):
     """Streams answers from a Chat Completions endpoint."""
 
-    def answer(
-        self,
-        system: str,
-        items: Sequence[Item],
-        tools: Sequence[ToolSpec],
-        on_text: Callable[[str], None],
-    ) -> Answer:
-        kwargs: dict[str, Any] = {
-            "model": self.model,
+    def _request(
+        self, system: str, items: Sequence[Item], tools: Sequence[ToolSpec]
+    ) -> dict[str, Any]:
+        request: dict[str, Any] = {
             "messages": to_chat_messages(system, items),
             "stream": True,
             "stream_options": {"include_usage": True},
         }
         if tools:
-            kwargs["tools"] = [
+            request["tools"] = [
                 {"type": "function",
                  "function": {"name": t.name, "description": t.description,
                               "parameters": t.parameters}}
                 for t in tools
             ]  # fmt: skip
-        if self.temperature is not None:
-            kwargs["temperature"] = self.temperature
         if self.max_tokens is not None:
             # OpenAI's own newer models take only max_completion_tokens; local servers
             # read max_tokens (and some know nothing else).
             key = "max_completion_tokens" if self.base_url is None else "max_tokens"
-            kwargs[key] = self.max_tokens
+            request[key] = self.max_tokens
+        return request
+
+    def _stream(self, request: dict[str, Any], on_text: Callable[[str], None]) -> Answer:
         text: list[str] = []
         slots: dict[int, dict[str, str]] = {}
         usage: Any = None
         model, finish = self.model, ""
-        try:
-            for chunk in self.client.chat.completions.create(**kwargs):
-                if chunk.usage is not None:
-                    usage = chunk.usage
-                model = chunk.model or model
-                for choice in chunk.choices:
-                    delta = choice.delta
-                    if delta.content:
-                        on_text(delta.content)
-                        text.append(delta.content)
-                    for n, call in enumerate(delta.tool_calls or []):
-                        index = call.index if call.index is not None else n
-                        slot = slots.setdefault(index, {"id": "", "name": "", "arguments": ""})
-                        slot["id"] = call.id or slot["id"]
-                        if call.function is not None:
-                            slot["name"] = call.function.name or slot["name"]
-                            slot["arguments"] += call.function.arguments or ""
-                    finish = choice.finish_reason or finish
-        except openai.OpenAIError as exc:
-            raise self._error(exc) from None
+        for chunk in self.client.chat.completions.create(**request):
+            if chunk.usage is not None:
+                usage = chunk.usage
+            model = chunk.model or model
+            for choice in chunk.choices:
+                delta = choice.delta
+                if delta.content:
+                    on_text(delta.content)
+                    text.append(delta.content)
+                for n, call in enumerate(delta.tool_calls or []):
+                    index = call.index if call.index is not None else n
+                    slot = slots.setdefault(index, {"id": "", "name": "", "arguments": ""})
+                    slot["id"] = call.id or slot["id"]
+                    if call.function is not None:
+                        slot["name"] = call.function.name or slot["name"]
+                        slot["arguments"] += call.function.arguments or ""
+                finish = choice.finish_reason or finish
         calls = []
         for _, slot in sorted(slots.items()):
             arguments, raw = parse_arguments(slot["arguments"])
@@ -189,56 +153,47 @@ class ChatClient(_OpenAIBase):
         )
 
 
-class ResponsesClient(_OpenAIBase):
+class ResponsesClient(_OpenAIClient):
     """Streams answers from a Responses endpoint (stateless: `store=False`)."""
 
-    def answer(
-        self,
-        system: str,
-        items: Sequence[Item],
-        tools: Sequence[ToolSpec],
-        on_text: Callable[[str], None],
-    ) -> Answer:
-        kwargs: dict[str, Any] = {
-            "model": self.model,
+    def _request(
+        self, system: str, items: Sequence[Item], tools: Sequence[ToolSpec]
+    ) -> dict[str, Any]:
+        request: dict[str, Any] = {
             "instructions": system,
             "input": to_responses_input(items),
             "stream": True,
             "store": False,
         }
         if tools:
-            kwargs["tools"] = [
+            request["tools"] = [
                 {"type": "function", "name": t.name, "description": t.description,
                  "parameters": t.parameters, "strict": False}
                 for t in tools
             ]  # fmt: skip
-        if self.temperature is not None:
-            kwargs["temperature"] = self.temperature
         if self.max_tokens is not None:
-            kwargs["max_output_tokens"] = self.max_tokens
+            request["max_output_tokens"] = self.max_tokens
+        return request
+
+    def _stream(self, request: dict[str, Any], on_text: Callable[[str], None]) -> Answer:
         text: list[str] = []
         calls: list[ToolCall] = []
         response: Any = None
-        try:
-            for event in self.client.responses.create(**kwargs):
-                if event.type == "response.output_text.delta":
-                    on_text(event.delta)
-                    text.append(event.delta)
-                elif (
-                    event.type == "response.output_item.done" and event.item.type == "function_call"
-                ):
-                    arguments, raw = parse_arguments(event.item.arguments)
-                    calls.append(ToolCall(event.item.call_id, event.item.name, arguments, raw))
-                elif event.type in ("response.completed", "response.incomplete"):
-                    response = event.response
-                elif event.type == "response.failed":
-                    error = getattr(event.response, "error", None)
-                    said = getattr(error, "message", None) or "the response failed"
-                    raise ModelError(f"API error: {one_line(str(said))}", retry=True)
-                elif event.type == "error":
-                    raise ModelError(f"API error: {one_line(str(event.message))}", retry=True)
-        except openai.OpenAIError as exc:
-            raise self._error(exc) from None
+        for event in self.client.responses.create(**request):
+            if event.type == "response.output_text.delta":
+                on_text(event.delta)
+                text.append(event.delta)
+            elif event.type == "response.output_item.done" and event.item.type == "function_call":
+                arguments, raw = parse_arguments(event.item.arguments)
+                calls.append(ToolCall(event.item.call_id, event.item.name, arguments, raw))
+            elif event.type in ("response.completed", "response.incomplete"):
+                response = event.response
+            elif event.type == "response.failed":
+                error = getattr(event.response, "error", None)
+                said = getattr(error, "message", None) or "the response failed"
+                raise ModelError(f"API error: {one_line(str(said))}", retry=True)
+            elif event.type == "error":
+                raise ModelError(f"API error: {one_line(str(event.message))}", retry=True)
         usage = getattr(response, "usage", None)
         tokens, prompt = None, 0
         if usage is not None:
