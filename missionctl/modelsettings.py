@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from missionctl.errors import UserError
@@ -55,6 +56,37 @@ def looks_like_key(text: str) -> bool:
     return len(text) >= 24 and mixed and any(c.isdigit() for c in text)
 
 
+@dataclass(frozen=True)
+class _Rule:
+    """A key that needs only its value checked: `problem` may name `{value!r}`."""
+
+    ok: Callable[[Any], bool]
+    problem: str
+    fix: str
+    convert: Callable[[Any], Any] = lambda value: value
+
+
+_SIMPLE = {
+    "max_tokens": _Rule(
+        lambda v: _whole(v) and v >= 1, "must be a whole number of at least 1",
+        "e.g. `max_tokens = 8192` (the most the model may write per answer)",
+    ),
+    "temperature": _Rule(
+        lambda v: _number(v) and 0 <= v <= 2, "must be a number from 0 to 2",
+        "e.g. `temperature = 0.2`, or leave it out for the model's default", float,
+    ),
+    "context_limit": _Rule(
+        lambda v: _whole(v) and v >= MIN_CONTEXT,
+        f"must be a whole number of tokens, at least {MIN_CONTEXT}",
+        "e.g. `context_limit = 32768` for a model served with a 32k window",
+    ),
+    "approve": _Rule(
+        lambda v: v in APPROVALS, "{value!r} is not an approval mode",
+        'use "ask" (risky commands wait for you) or "auto"',
+    ),
+}  # fmt: skip
+
+
 def provider_settings(
     check: Checker, table: str, provider: str, settings: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -80,22 +112,6 @@ def provider_settings(
                 "remove the key from org.toml, export it, and name its variable here",
             )  # fmt: skip
         out["api_key_env"] = env_name
-    max_tokens = settings.get("max_tokens")
-    if max_tokens is not None:
-        if not _whole(max_tokens) or max_tokens < 1:
-            raise check.fail(
-                table, "max_tokens", "must be a whole number of at least 1",
-                "e.g. `max_tokens = 8192` (the most the model may write per answer)",
-            )  # fmt: skip
-        out["max_tokens"] = max_tokens
-    temperature = settings.get("temperature")
-    if temperature is not None:
-        if not _number(temperature) or not 0 <= temperature <= 2:
-            raise check.fail(
-                table, "temperature", "must be a number from 0 to 2",
-                "e.g. `temperature = 0.2`, or leave it out for the model's default",
-            )  # fmt: skip
-        out["temperature"] = float(temperature)
     api = settings.get("api")
     if api is not None:
         if provider != "openai":
@@ -109,22 +125,13 @@ def provider_settings(
                 'use "chat" (Chat Completions, what local servers speak) or "responses"',
             )  # fmt: skip
         out["api"] = api
-    context_limit = settings.get("context_limit")
-    if context_limit is not None:
-        if not _whole(context_limit) or context_limit < MIN_CONTEXT:
-            raise check.fail(
-                table, "context_limit", f"must be a whole number of tokens, at least {MIN_CONTEXT}",
-                "e.g. `context_limit = 32768` for a model served with a 32k window",
-            )  # fmt: skip
-        out["context_limit"] = context_limit
-    approve = settings.get("approve")
-    if approve is not None:
-        if approve not in APPROVALS:
-            raise check.fail(
-                table, "approve", f"{approve!r} is not an approval mode",
-                'use "ask" (risky commands wait for you) or "auto"',
-            )  # fmt: skip
-        out["approve"] = approve
+    for key, rule in _SIMPLE.items():
+        value = settings.get(key)
+        if value is None:
+            continue
+        if not rule.ok(value):
+            raise check.fail(table, key, rule.problem.format(value=value), rule.fix)
+        out[key] = rule.convert(value)
     if "prices" in settings:
         out["prices"] = prices(check, table, settings["prices"])
     return out
