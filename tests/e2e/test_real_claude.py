@@ -17,8 +17,8 @@ import pytest
 from missionctl.agents.org.hub import Hub
 from missionctl.mailbox import Mailbox
 from tests.e2e.real_cli import CONFIRM_S, needs, said
-from tests.fakes.messages_api import FakeMessagesAPI, api_key, tool_results, user_texts
-from tests.fakes.model_server import Request, RunShell, Say
+from tests.fakes.messages_api import FakeMessagesAPI, api_key, tool_results
+from tests.fakes.model_server import Request, RunShell, Say, user_texts
 from tests.helpers import agent_state, never, processes_of, wait_for
 
 pytestmark = needs("claude", "npm install -g @anthropic-ai/claude-code@2.1.197")

@@ -18,8 +18,8 @@ import pytest
 from missionctl.agents.org.hub import Hub
 from missionctl.mailbox import Mailbox
 from tests.e2e.real_cli import CONFIRM_S, needs, said
-from tests.fakes.model_server import Request, RunShell, Say
-from tests.fakes.responses_api import FakeResponsesAPI, function_outputs, user_texts
+from tests.fakes.model_server import Request, RunShell, Say, user_texts
+from tests.fakes.responses_api import FakeResponsesAPI, function_outputs
 from tests.helpers import agent_state, never, processes_of, wait_for
 
 pytestmark = needs("codex", "npm install -g @openai/codex@0.171.0")

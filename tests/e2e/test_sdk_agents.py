@@ -19,9 +19,8 @@ from missionctl.mailbox import Mailbox
 from tests.e2e.real_cli import said
 from tests.fakes.chat_api import FakeChatAPI
 from tests.fakes.messages_api import FakeMessagesAPI, api_key
-from tests.fakes.model_server import CallTool, Fail, FakeModelServer, Request, Say
+from tests.fakes.model_server import CallTool, Fail, FakeModelServer, Request, Say, user_texts
 from tests.helpers import agent_state, never, processes_of, run_missionctl, wait_for
-from tests.integration.agents.sdk.harness import user_texts
 
 pytestmark = pytest.mark.slow
 

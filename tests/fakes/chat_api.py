@@ -9,7 +9,7 @@ import itertools
 import json
 import time
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, ClassVar
 
 from tests.fakes.model_server import (
     SSE,
@@ -20,7 +20,6 @@ from tests.fakes.model_server import (
     RunShell,
     Say,
     pieces,
-    send_json,
     spoken,
 )
 
@@ -33,40 +32,13 @@ def tool_messages(request: Request) -> list[dict[str, Any]]:
     return [m for m in messages if isinstance(m, dict) and m.get("role") == "tool"]
 
 
-def user_texts(request: Request) -> list[str]:
-    """The text of every user message in the request."""
-    texts = []
-    for message in request.body.get("messages") or []:
-        if not isinstance(message, dict) or message.get("role") != "user":
-            continue
-        content = message.get("content")
-        if isinstance(content, str):
-            texts.append(content)
-        elif isinstance(content, list):
-            texts += [str(c.get("text", "")) for c in content if isinstance(c, dict)]
-    return texts
-
-
 class FakeChatAPI(FakeModelServer):
     """Answers `POST …/chat/completions` with a streamed chunk sequence."""
 
-    def is_turn(self, request: Request) -> bool:
-        # The agent's turns carry its tools; a summary request carries none.
-        return self.is_chat(request) and bool(request.body.get("tools"))
-
-    def is_chat(self, request: Request) -> bool:
-        return request.path.split("?")[0].rstrip("/").endswith("/chat/completions")
-
-    def handle_get(self, handler: BaseHTTPRequestHandler) -> None:
-        if handler.path.rstrip("/").endswith("/models"):
-            send_json(handler, 200, {"object": "list", "data": []})
-            return
-        super().handle_get(handler)
+    endpoint = "/chat/completions"
+    models: ClassVar[dict[str, Any] | None] = {"object": "list", "data": []}
 
     def answer(self, handler: BaseHTTPRequestHandler, request: Request, reply: Reply) -> None:
-        if not self.is_chat(request):
-            send_json(handler, 404, {"error": {"message": f"no {request.path} here"}})
-            return
         chunk_id = f"chatcmpl-{next(_ids)}"
         model = str(request.body.get("model", "fake"))
         sse = SSE(handler)

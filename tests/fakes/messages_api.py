@@ -41,21 +41,6 @@ def tool_results(request: Request) -> list[dict[str, Any]]:
     return found
 
 
-def user_texts(request: Request) -> list[str]:
-    """The text of every user message in the request."""
-    texts = []
-    for message in request.body.get("messages") or []:
-        if not isinstance(message, dict) or message.get("role") != "user":
-            continue
-        content = message.get("content")
-        if isinstance(content, str):
-            texts.append(content)
-        elif isinstance(content, list):
-            texts += [str(c.get("text", "")) for c in content
-                      if isinstance(c, dict) and c.get("type") == "text"]  # fmt: skip
-    return texts
-
-
 def _blocks(reply: Reply) -> list[dict[str, Any]]:
     if isinstance(reply, Say):
         return [{"type": "text", "text": reply.text}]
@@ -74,9 +59,7 @@ def _blocks(reply: Reply) -> list[dict[str, Any]]:
 class FakeMessagesAPI(FakeModelServer):
     """Answers `POST /v1/messages` with a streamed Messages-API event sequence."""
 
-    def is_turn(self, request: Request) -> bool:
-        # The agent's own turns carry its tools; title and topic requests do not.
-        return self.is_turn_path(request) and bool(request.body.get("tools"))
+    endpoint = "/v1/messages"
 
     def handle_get(self, handler: BaseHTTPRequestHandler) -> None:
         send_json(handler, 200, {"data": [], "has_more": False})
@@ -88,9 +71,6 @@ class FakeMessagesAPI(FakeModelServer):
             return
         super().handle_post(handler, request)
 
-    def is_turn_path(self, request: Request) -> bool:
-        return request.path.split("?")[0] == "/v1/messages"
-
     def error_body(self, reply: Fail) -> dict[str, Any]:
         kind = reply.error_type or {
             400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
@@ -99,10 +79,6 @@ class FakeMessagesAPI(FakeModelServer):
         return {"type": "error", "error": {"type": kind, "message": reply.message}}
 
     def answer(self, handler: BaseHTTPRequestHandler, request: Request, reply: Reply) -> None:
-        if not self.is_turn_path(request):
-            send_json(handler, 404, {"type": "error",
-                                     "error": {"type": "not_found_error", "message": request.path}})  # fmt: skip
-            return
         message_id = f"msg_{next(_ids):04d}"
         model = str(request.body.get("model", "claude-fake"))
         blocks = _blocks(reply)

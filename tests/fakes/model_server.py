@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 HOLD_LIMIT_S = 120.0
 
@@ -225,17 +225,31 @@ class FakeModelServer:
             self._lock.notify_all()
 
     # -- the wire: subclasses ---------------------------------------------------------
+    # The path the API answers turns at, e.g. "/chat/completions".
+    endpoint = ""
+    # What `GET …/models` answers, where the API lists its models.
+    models: ClassVar[dict[str, Any] | None] = None
+
+    def at_endpoint(self, request: Request) -> bool:
+        return request.path.split("?")[0].rstrip("/").endswith(self.endpoint)
+
     def is_turn(self, request: Request) -> bool:
-        """Whether `request` is the agent's own turn (consumes the script)."""
-        raise NotImplementedError
+        """Whether `request` is the agent's own turn (consumes the script): the
+        agent's turns carry its tools; title and summary requests carry none."""
+        return self.at_endpoint(request) and bool(request.body.get("tools"))
 
     def handle_get(self, handler: BaseHTTPRequestHandler) -> None:
+        if self.models is not None and handler.path.rstrip("/").endswith("/models"):
+            send_json(handler, 200, self.models)
+            return
         send_json(handler, 404, {"error": {"message": f"no {handler.path} here"}})
 
     def handle_post(self, handler: BaseHTTPRequestHandler, request: Request) -> None:
         turn = self.is_turn(request)
         reply = self._next_reply() if turn else self.side_reply
         self._record(request, turn)
+        if not self.at_endpoint(request):
+            reply = Fail(404, f"no {request.path} here", "not_found_error")
         if isinstance(reply, Fail):
             headers = {"retry-after": reply.retry_after} if reply.retry_after is not None else {}
             send_json(handler, reply.status, self.error_body(reply), headers)
@@ -267,6 +281,25 @@ def send_json(
         handler.send_header(name, value)
     handler.end_headers()
     handler.wfile.write(body)
+
+
+def user_texts(request: Request) -> list[str]:
+    """The text of every user message in the request, in any of the three wire
+    formats (Chat `messages`, Messages `messages`, Responses `input`)."""
+    texts: list[str] = []
+    given = request.body.get("input") or []
+    if isinstance(given, str):
+        return [given]
+    for item in [*(request.body.get("messages") or []), *given]:
+        if not isinstance(item, dict) or item.get("role") != "user":
+            continue
+        content = item.get("content")
+        if isinstance(content, str):
+            texts.append(content)
+        elif isinstance(content, list):
+            texts += [str(c.get("text")) for c in content
+                      if isinstance(c, dict) and c.get("type") in ("text", "input_text")]  # fmt: skip
+    return texts
 
 
 def spoken(reply: Say) -> Iterator[str]:

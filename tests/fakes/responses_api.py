@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, ClassVar
 
 from tests.fakes.model_server import (
     SSE,
@@ -15,7 +15,6 @@ from tests.fakes.model_server import (
     Request,
     RunShell,
     Say,
-    send_json,
     spoken,
 )
 
@@ -58,43 +57,13 @@ def function_outputs(request: Request) -> list[dict[str, Any]]:
     return [i for i in items if isinstance(i, dict) and i.get("type") == "function_call_output"]
 
 
-def user_texts(request: Request) -> list[str]:
-    """The text of every user message in the request's input."""
-    items = request.body.get("input") or []
-    if isinstance(items, str):
-        return [items]
-    texts = []
-    for item in items:
-        if not isinstance(item, dict) or item.get("role") != "user":
-            continue
-        content = item.get("content")
-        if isinstance(content, str):
-            texts.append(content)
-        elif isinstance(content, list):
-            texts += [str(c.get("text", "")) for c in content if isinstance(c, dict)]
-    return texts
-
-
 class FakeResponsesAPI(FakeModelServer):
     """Answers `POST …/responses` with a streamed Responses-API event sequence."""
 
-    def is_turn(self, request: Request) -> bool:
-        # The agent's own turns carry its tools; title requests carry none.
-        return self.is_responses(request) and bool(request.body.get("tools"))
-
-    def is_responses(self, request: Request) -> bool:
-        return request.path.split("?")[0].rstrip("/").endswith("/responses")
-
-    def handle_get(self, handler: BaseHTTPRequestHandler) -> None:
-        if handler.path.rstrip("/").endswith("/models"):
-            send_json(handler, 200, {"object": "list", "data": [], "models": []})
-            return
-        super().handle_get(handler)
+    endpoint = "/responses"
+    models: ClassVar[dict[str, Any] | None] = {"object": "list", "data": [], "models": []}
 
     def answer(self, handler: BaseHTTPRequestHandler, request: Request, reply: Reply) -> None:
-        if not self.is_responses(request):
-            send_json(handler, 404, {"error": {"message": f"no {request.path} here"}})
-            return
         response_id = f"resp_{next(_ids)}"
         model = str(request.body.get("model", "fake"))
         sse = SSE(handler)

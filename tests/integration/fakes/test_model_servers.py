@@ -15,8 +15,8 @@ import openai
 import pytest
 
 from tests.fakes.messages_api import FakeMessagesAPI, api_key, tool_results
-from tests.fakes.model_server import RunShell, Say
-from tests.fakes.responses_api import FakeResponsesAPI, function_outputs, user_texts
+from tests.fakes.model_server import RunShell, Say, user_texts
+from tests.fakes.responses_api import FakeResponsesAPI, function_outputs
 
 TOOLS_OPENAI = [{"type": "function", "name": "exec_command", "description": "run",
                  "parameters": {"type": "object", "properties": {"cmd": {"type": "string"}}}}]  # fmt: skip

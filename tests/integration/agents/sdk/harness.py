@@ -150,19 +150,3 @@ def tool_outputs(request: Request) -> list[str]:
         if isinstance(item, dict) and item.get("type") == "function_call_output":
             out.append(str(item.get("output")))
     return out
-
-
-def user_texts(request: Request) -> list[str]:
-    """The user texts a request carries, in any of the three wire formats."""
-    texts: list[str] = []
-    items = [*(request.body.get("messages") or []), *(request.body.get("input") or [])]
-    for item in items:
-        if not isinstance(item, dict) or item.get("role") != "user":
-            continue
-        content = item.get("content")
-        if isinstance(content, str):
-            texts.append(content)
-        elif isinstance(content, list):
-            texts += [str(c.get("text")) for c in content
-                      if isinstance(c, dict) and c.get("type") in ("text", "input_text")]  # fmt: skip
-    return texts

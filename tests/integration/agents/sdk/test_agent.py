@@ -13,7 +13,7 @@ import pytest
 
 from missionctl.agents.sdk.context import SUMMARY_ASK
 from missionctl.ledger.spend import usage_log_path
-from tests.fakes.model_server import CallTool, Fail, FakeModelServer, Say
+from tests.fakes.model_server import CallTool, Fail, FakeModelServer, Say, user_texts
 from tests.integration.agents.sdk.harness import (
     APIS,
     FIRST,
@@ -21,7 +21,6 @@ from tests.integration.agents.sdk.harness import (
     run_agent,
     server_for,
     tool_outputs,
-    user_texts,
 )
 
 
