@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from missionctl.agents.supervision.notices import CONFIRM_TIMEOUT_S
-from tests.fakes.model_server import Request
+from tests.fakes.model_server import Request, user_texts
 
 # How long the supervisor may hold back an unconfirmed notice before it acts on it.
 CONFIRM_S = CONFIRM_TIMEOUT_S
@@ -20,6 +20,6 @@ def needs(binary: str, install: str) -> list[pytest.MarkDecorator]:
     return [pytest.mark.skipif(shutil.which(binary) is None, reason=reason), pytest.mark.slow]
 
 
-def said(texts: Callable[[Request], list[str]], text: str) -> Callable[[Request], bool]:
-    """Whether a request carries `text` in one of its user messages (`texts` reads them)."""
-    return lambda request: any(text in t for t in texts(request))
+def said(text: str) -> Callable[[Request], bool]:
+    """Whether a request carries `text` in one of its user messages."""
+    return lambda request: any(text in t for t in user_texts(request))

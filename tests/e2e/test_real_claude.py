@@ -18,7 +18,7 @@ from missionctl.agents.org.hub import Hub
 from missionctl.mailbox import Mailbox
 from tests.e2e.real_cli import CONFIRM_S, needs, said
 from tests.fakes.messages_api import FakeMessagesAPI, api_key, tool_results
-from tests.fakes.model_server import Request, RunShell, Say, user_texts
+from tests.fakes.model_server import RunShell, Say
 from tests.helpers import agent_state, never, processes_of, wait_for
 
 pytestmark = needs("claude", "npm install -g @anthropic-ai/claude-code@2.1.197")
@@ -31,10 +31,6 @@ QUESTION = "Do you want to proceed?"
 def model() -> Iterator[FakeMessagesAPI]:
     with FakeMessagesAPI() as server:
         yield server
-
-
-def _said(text: str) -> Callable[[Request], bool]:
-    return said(user_texts, text)
 
 
 def test_claude_state_from_hooks_and_mail_never_answers_its_question(
@@ -60,7 +56,7 @@ def test_claude_state_from_hooks_and_mail_never_answers_its_question(
 
     # No onboarding, trust or key dialog: the first message reaches the model, with
     # the key from the environment.
-    first = model.wait_for_turn(_said("You are agent 'cl'"), timeout=90, message="the first turn")
+    first = model.wait_for_turn(said("You are agent 'cl'"), timeout=90, message="the first turn")
     assert api_key(first) == KEY
     wait_for(
         lambda: agent_state(root, "cl") == "working", timeout=30, message="working while it streams"
@@ -74,7 +70,7 @@ def test_claude_state_from_hooks_and_mail_never_answers_its_question(
     # reaches the model; the model answers by asking to run a command.
     box = Mailbox.for_workspace(hub.ws)
     box.send("human", "cl", "please look at the baseline", subject="baseline first")
-    model.wait_for_turn(_said("baseline first"), timeout=60, message="the notice at the model")
+    model.wait_for_turn(said("baseline first"), timeout=60, message="the notice at the model")
     record = hub.states.hook("cl")
     assert record is not None and "baseline first" in record.prompt
     wait_for(

@@ -18,7 +18,7 @@ import pytest
 from missionctl.agents.org.hub import Hub
 from missionctl.mailbox import Mailbox
 from tests.e2e.real_cli import CONFIRM_S, needs, said
-from tests.fakes.model_server import Request, RunShell, Say, user_texts
+from tests.fakes.model_server import RunShell, Say
 from tests.fakes.responses_api import FakeResponsesAPI, function_outputs
 from tests.helpers import agent_state, never, processes_of, wait_for
 
@@ -32,10 +32,6 @@ QUESTION = "Would you like to run the following command?"
 def model() -> Iterator[FakeResponsesAPI]:
     with FakeResponsesAPI() as server:
         yield server
-
-
-def _said(text: str) -> Callable[[Request], bool]:
-    return said(user_texts, text)
 
 
 def test_codex_state_from_hooks_and_mail_never_answers_its_question(
@@ -67,7 +63,7 @@ def test_codex_state_from_hooks_and_mail_never_answers_its_question(
 
     # No trust or hook-review dialog: the first message reaches the model, with the
     # key from the environment.
-    first = model.wait_for_turn(_said("You are agent 'cx'"), timeout=90, message="the first turn")
+    first = model.wait_for_turn(said("You are agent 'cx'"), timeout=90, message="the first turn")
     assert first.headers["authorization"] == f"Bearer {KEY}"
     wait_for(
         lambda: agent_state(root, "cx") == "working", timeout=30, message="working while it streams"
@@ -88,7 +84,7 @@ def test_codex_state_from_hooks_and_mail_never_answers_its_question(
     # reaches the model; the model answers by asking to run a command.
     box = Mailbox.for_workspace(hub.ws)
     box.send("human", "cx", "please look at the baseline", subject="baseline first")
-    model.wait_for_turn(_said("baseline first"), timeout=60, message="the notice at the model")
+    model.wait_for_turn(said("baseline first"), timeout=60, message="the notice at the model")
     record = hub.states.hook("cx")
     assert record is not None and "baseline first" in record.prompt  # the receipt
     wait_for(

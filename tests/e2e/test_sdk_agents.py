@@ -19,17 +19,13 @@ from missionctl.mailbox import Mailbox
 from tests.e2e.real_cli import said
 from tests.fakes.chat_api import FakeChatAPI
 from tests.fakes.messages_api import FakeMessagesAPI, api_key
-from tests.fakes.model_server import CallTool, Fail, FakeModelServer, Request, Say, user_texts
+from tests.fakes.model_server import CallTool, Fail, FakeModelServer, Say, user_texts
 from tests.helpers import agent_state, never, processes_of, run_missionctl, wait_for
 
 pytestmark = pytest.mark.slow
 
 OPENAI_KEY = "sk-test-e2e-openai-3c7a91f0d2b4e6"
 ANTHROPIC_KEY = "sk-ant-test-e2e-8e2d4b6f1a9c07"
-
-
-def _said(text: str) -> Callable[[Request], bool]:
-    return said(user_texts, text)
 
 
 def _status(root: Path) -> dict[str, dict[str, object]]:
@@ -70,7 +66,7 @@ def test_openai_and_anthropic_agents_work_like_the_others_in_a_real_hub(
 
         # The role prompt and the program are the first request, with the key from the env.
         for name, server in servers.items():
-            first = server.wait_for_turn(_said(f"You are agent {name!r}"), timeout=60,
+            first = server.wait_for_turn(said(f"You are agent {name!r}"), timeout=60,
                                          message=f"{name}'s first turn")  # fmt: skip
             assert program in user_texts(first)[0]
         assert chat.turns[0].headers["authorization"] == f"Bearer {OPENAI_KEY}"
@@ -90,7 +86,7 @@ def test_openai_and_anthropic_agents_work_like_the_others_in_a_real_hub(
         # is the next request's last user text.
         for name, server in servers.items():
             sent = box.send("human", name, "please compare the arms", subject="next step")[0]
-            turn = server.wait_for_turn(_said("1 new message from human: next step"), timeout=60,
+            turn = server.wait_for_turn(said("1 new message from human: next step"), timeout=60,
                                         message=f"the notice at {name}'s model")  # fmt: skip
             assert user_texts(turn)[-1].endswith(f"run `{MARKER}`")
             wait_for(lambda n=name, i=sent.id: i in NoticeBook.load(hub.states, n).notified,
@@ -119,7 +115,7 @@ def test_openai_and_anthropic_agents_work_like_the_others_in_a_real_hub(
         box.send("human", "oa", "are you there?", subject="ping")
         never(lambda: len(chat.turns) > turns, seconds=4)
         hub.resume("oa")
-        chat.wait_for_turn(_said("new message from human: ping"), timeout=60,
+        chat.wait_for_turn(said("new message from human: ping"), timeout=60,
                            message="the notice after resume")  # fmt: skip
 
         # A bad key: one line on screen, needs-you in status, and the key shown nowhere.
