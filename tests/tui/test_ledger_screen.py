@@ -3,8 +3,10 @@ ledger as runs end; `d` shows the latest standup digest; strips name experiment 
 
 from __future__ import annotations
 
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
+from missionctl.tui.app import MissionControlApp
 from missionctl.tui.screens.digest import NO_DIGEST, DigestScreen
 from missionctl.tui.screens.ledger import EMPTY, ExperimentScreen, LedgerScreen
 from tests.tui.fake_ledger import board, empty_board
@@ -16,13 +18,18 @@ def _text(screen: object, selector: str) -> str:
     return str(screen.query_one(selector, Static).render())  # type: ignore[attr-defined]
 
 
+async def open_ledger(app: MissionControlApp, pilot: Pilot[None]) -> None:
+    """Once the app has its first board, `l` opens the ledger screen."""
+    await until(pilot, lambda: app.board is not None)
+    await pilot.press("l")
+    await until(pilot, lambda: isinstance(app.screen, LedgerScreen))
+
+
 async def test_l_lists_every_experiment_with_its_progress_and_curve() -> None:
     app, org = make_app()
     org.board = board()
     async with app.run_test(size=(160, 50)) as pilot:
-        await until(pilot, lambda: app.board is not None)
-        await pilot.press("l")
-        await until(pilot, lambda: isinstance(app.screen, LedgerScreen))
+        await open_ledger(app, pilot)
         screen = app.screen
         table = screen.query_one("#experiments", DataTable)
         assert table.row_count == 2
@@ -51,9 +58,7 @@ async def test_enter_shows_one_experiment_with_its_interval_against_the_margin()
     app, org = make_app()
     org.board = board()
     async with app.run_test(size=(160, 50)) as pilot:
-        await until(pilot, lambda: app.board is not None)
-        await pilot.press("l")
-        await until(pilot, lambda: isinstance(app.screen, LedgerScreen))
+        await open_ledger(app, pilot)
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ExperimentScreen))
         screen = app.screen
@@ -78,9 +83,7 @@ async def test_an_empty_ledger_says_how_to_start_one() -> None:
     app, org = make_app()
     org.board = empty_board()
     async with app.run_test(size=(160, 50)) as pilot:
-        await until(pilot, lambda: app.board is not None)
-        await pilot.press("l")
-        await until(pilot, lambda: isinstance(app.screen, LedgerScreen))
+        await open_ledger(app, pilot)
         assert app.screen.query_one("#experiments", DataTable).row_count == 0
         assert _text(app.screen, "#ledger-empty") == EMPTY
         assert "no decided experiment yet" in _text(app.screen, "#progress")
@@ -91,9 +94,7 @@ async def test_the_open_views_update_when_a_run_of_the_shown_experiment_ends() -
     app, org = make_app()
     org.board = board(softcap_done=5)  # one treatment run still going
     async with app.run_test(size=(160, 50)) as pilot:
-        await until(pilot, lambda: app.board is not None)
-        await pilot.press("l")
-        await until(pilot, lambda: isinstance(app.screen, LedgerScreen))
+        await open_ledger(app, pilot)
         ledger_screen = app.screen
         table = ledger_screen.query_one("#experiments", DataTable)
         assert [str(c) for c in table.get_row_at(0)][3:5] == ["11/12", "pending"]
