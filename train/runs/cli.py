@@ -11,8 +11,8 @@ from missionctl import workspace
 from missionctl.cliargs import parser
 from missionctl.errors import UserError
 from missionctl.textable import format_table
-from missionctl.train.runs.record import runs_root
 from missionctl.train.runs.reader import RunInfo, list_runs_in, load_run_in
+from missionctl.train.runs.record import runs_root
 
 
 def _json(info: RunInfo) -> dict[str, Any]:
