@@ -50,6 +50,7 @@ from missionctl.train.gate import PlannedRun, RunGate, load_gate
 from missionctl.train.runs import envfacts, metrics
 from missionctl.train.runs.record import RunRecord, check_run_id, git_state, new_run_id, runs_root
 from missionctl.train.runs.slots import slot_limit, take_slot
+from missionctl.train.slurm import submit as slurm
 
 ENV_METRICS = "MISSIONCTL_METRICS"
 ENV_RUN_ID = "MISSIONCTL_RUN_ID"
@@ -160,7 +161,9 @@ def main(argv: list[str]) -> int:
     git = git_state(Path.cwd())
     gate: RunGate | None = None
     planned: PlannedRun | None = None
-    if args.exp is not None:
+    # Inside a Slurm job: the run its submitter reserved, already checked and attached.
+    job_run = slurm.job_run()
+    if args.exp is not None and job_run is None:
         if args.seed is None:
             raise UserError("--exp needs --seed N: an experiment's runs are paired by seed")
         planned = PlannedRun(
@@ -179,11 +182,38 @@ def main(argv: list[str]) -> int:
         gate = load_gate()
         os.environ[ENV_WORKSPACE] = str(gate.check(planned))
     ws = _workspace()
-    patterns = ws.load_org().metrics if ws is not None and ws.org_file.is_file() else {}
     agent = os.environ.get(ENV_AGENT) or None
+    on_slurm = slurm.settings_for(ws)
+    if on_slurm is not None and ws is not None:
+        return slurm.submit_and_follow(
+            slurm.Submission(
+                ws=ws,
+                settings=on_slurm,
+                run_id=args.run_id,
+                agent=agent,
+                args=("-m", "missionctl", "run", *argv),
+                record={
+                    "preset": None,
+                    "command": cmd,
+                    "config": config,
+                    "config_hash": config_hash(config),
+                    "init_seed": args.seed,
+                    "data_seed": args.seed,
+                    "time_limit": args.time_limit,
+                    "experiment": {"id": args.exp, "arm": args.arm} if args.exp else None,
+                },
+                diff=git.diff,
+                attach=(lambda run_id: gate.attach(planned, run_id)) if planned and gate else None,
+                finished=(lambda run_id: gate.finished(planned, run_id))
+                if planned and gate
+                else None,
+            ),
+            sys.stdout,
+        )
+    patterns = ws.load_org().metrics if ws is not None and ws.org_file.is_file() else {}
     root = runs_root(ws)
-    run_id = args.run_id or new_run_id(agent)
-    record = RunRecord(root, run_id)
+    run_id = job_run or args.run_id or new_run_id(agent)
+    record = RunRecord(root, run_id, adopt=job_run is not None)
     started = False
     try:
         record.write_diff(git.diff)
@@ -211,7 +241,7 @@ def main(argv: list[str]) -> int:
         )
         if gate is not None and planned is not None:
             gate.attach(planned, run_id)
-        limit = slot_limit(ws)
+        limit = None if job_run else slot_limit(ws)  # in a Slurm job, Slurm schedules
 
         def waiting(busy: int) -> None:
             print(f"waiting for a run slot ({busy} of {limit} busy)", file=sys.stderr, flush=True)
@@ -350,6 +380,12 @@ def _execute(
     elif received:
         status, error = "crash", f"interrupted by {signal.Signals(received[0]).name}"
         code = 128 + received[0]
+        if record.adopted:
+            # In a Slurm job, a signal is Slurm stopping the job: the submitter writes
+            # the end with Slurm's reason (time limit, cancel, preemption).
+            writer.close()
+            print(f"run {record.run_id} {error}", file=sys.stderr, flush=True)
+            return code
     elif returncode < 0:
         status, error = "crash", f"killed by {signal.Signals(-returncode).name}"
         code = 128 - returncode
