@@ -200,6 +200,7 @@ def main(argv: list[str]) -> int:
     on_slurm = slurm.settings_for(ws)
     _check_threads(args.threads, on_slurm)
     if on_slurm is not None and ws is not None:
+        code = git_state(Path.cwd())
         return slurm.submit_and_follow(
             slurm.Submission(
                 ws=ws,
@@ -218,8 +219,11 @@ def main(argv: list[str]) -> int:
                     "time_limit": args.time_limit,
                     "argv": list(argv),
                     "experiment": {"id": args.exp, "arm": args.arm} if args.exp else None,
+                    "git_commit": code.commit,
+                    "git_branch": code.branch,
+                    "diff_hash": code.diff_hash,
                 },
-                diff=git_state(Path.cwd()).diff,
+                diff=code.diff,
                 attach=(lambda run_id: gate.attach(planned, run_id)) if planned else None,
                 finished=(lambda run_id: gate.finished(planned, run_id)) if planned else None,
             ),

@@ -203,6 +203,10 @@ def train(request: RunRequest, out: TextIO | None = None) -> RunResult:
                     "time_limit": request.time_limit,
                     "argv": list(request.argv),
                     "cwd": str(Path.cwd()),
+                    # The code, known before the run starts: a queued run is compared too.
+                    "git_commit": git.commit,
+                    "git_branch": git.branch,
+                    "diff_hash": git.diff_hash,
                     "created": time.time(),
                     "experiment": experiment,
                     "host": env.host,
