@@ -71,9 +71,7 @@ def ending(job_id: str, job: client.Job | None, cancelled_by: str | None = None)
         who = f" by {cancelled_by}" if cancelled_by else " (scancel, or an administrator)"
         return Ending("crash", f"Slurm job {job_id} was cancelled{who}")
     if state == "PREEMPTED":
-        return Ending(
-            "crash", f"Slurm job {job_id} was preempted{node} by a job of higher priority"
-        )
+        return Ending("crash", f"Slurm job {job_id} was preempted{node} by a higher priority job")
     if state == "NODE_FAIL":
         return Ending("crash", f"Slurm job {job_id}'s node failed{node}")
     if state == "OUT_OF_MEMORY":
@@ -273,17 +271,21 @@ class Follower:
 
     def watch(self) -> client.Job | str | None:
         """Follow until the job has left Slurm's queue; return its last state, or
-        "gave up" when a cancelled job did not end in time (or a second signal came)."""
+        "gave up" when a cancelled job did not end in time (or Ctrl-C came again)."""
         output = _OutputTail(self.record.path / OUTPUT_FILE)
         tail = MetricsTail(self.record.path / METRICS_FILE)
         next_ask = 0.0
         cancelled_at: float | None = None
+        signals_then = 0
         while True:
             if self.signals and cancelled_at is None:
                 self._cancel()
-                cancelled_at = time.monotonic()
+                cancelled_at, signals_then = time.monotonic(), len(self.signals)
+            # A second Ctrl-C: stop waiting. (TERM and HUP come together when the agent is
+            # killed: then the run is settled within the grace it is given.)
             if cancelled_at is not None and (
-                len(self.signals) > 1 or time.monotonic() - cancelled_at > CANCEL_WAIT_S
+                signal.SIGINT in self.signals[signals_then:]
+                or time.monotonic() - cancelled_at > CANCEL_WAIT_S
             ):
                 return "gave up"
             text = output.read()
