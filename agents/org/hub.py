@@ -316,6 +316,7 @@ class Hub:
         provider.prepare(ctx)
         ctx.first_message()
         if not pane.dead:
+            self.cancel_jobs(agent, f"`missionctl restart {agent}`")  # as kill does
             proctree.terminate(pane.pid, grace=grace)
         self.states.forget(agent)
         self._respawn(pane.pane_id, self.ws.worktree(agent), spec, self._wrapper_argv(spec))
