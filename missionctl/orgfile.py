@@ -628,7 +628,7 @@ def _slurm(check: _Checker, raw: Any) -> SlurmSettings:
         raise check.fail(table, None, "must be a table", f"write `[{table}]` then its keys")
     check.unknown_keys(table, raw, _SLURM_KEYS)
 
-    def text(key: str, pattern: re.Pattern[str], example: str) -> str | None:
+    def text(key: str, pattern: re.Pattern[str], what: str, example: str) -> str | None:
         if key not in raw:
             return None
         value = check.string(table, raw, key)
@@ -636,7 +636,7 @@ def _slurm(check: _Checker, raw: Any) -> SlurmSettings:
             raise check.fail(
                 table,
                 key,
-                f"{value[:40]!r} is not a Slurm {key}",
+                f"{value[:40]!r} is not {what}",
                 f'write it like `{key} = "{example}"`',
             )
         return value
@@ -684,13 +684,13 @@ def _slurm(check: _Checker, raw: Any) -> SlurmSettings:
     if poll is None:
         raise check.fail(table, "poll", "cannot be off", 'e.g. `poll = "5s"`')
     return SlurmSettings(
-        partition=text("partition", _SLURM_NAMES_RE, "gpu"),
-        account=text("account", _SLURM_NAMES_RE, "my-lab"),
-        qos=text("qos", _SLURM_NAMES_RE, "normal"),
+        partition=text("partition", _SLURM_NAMES_RE, "a partition name (or a list: a,b)", "gpu"),
+        account=text("account", _SLURM_NAMES_RE, "an account name", "my-lab"),
+        qos=text("qos", _SLURM_NAMES_RE, "a QOS name", "normal"),
         time_limit=time_limit,
-        gres=text("gres", _SLURM_GRES_RE, "gpu:1"),
+        gres=text("gres", _SLURM_GRES_RE, "a generic resource like gpu:1", "gpu:1"),
         cpus=cpus,
-        mem=text("mem", _SLURM_MEM_RE, "16G"),
+        mem=text("mem", _SLURM_MEM_RE, "a memory size (a number, then K, M, G or T)", "16G"),
         sbatch_options=tuple(options),
         python=python,
         poll=poll,
