@@ -155,9 +155,12 @@ def resume(argv: list[str]) -> int:
 def kill(argv: list[str]) -> int:
     hub, agent = _one_agent("kill", "End an agent and everything it started.", argv)
     hub.org.agent(agent)  # an unknown name is an error before any job is touched
-    cancelled = hub.cancel_jobs(agent, f"`missionctl kill {agent}`")
+    try:
+        cancelled = hub.cancel_jobs(agent, f"`missionctl kill {agent}`")
+        jobs = f", {plural(cancelled, 'Slurm job')} cancelled" if cancelled else ""
+    except UserError as exc:  # the agent is killed all the same
+        jobs = f"; its Slurm jobs were not cancelled: {exc}"
     ended = plural(len(hub.kill(agent)), "process")
-    jobs = f", {plural(cancelled, 'Slurm job')} cancelled" if cancelled else ""
     return _said(agent, f"killed ({ended}{jobs}); its last screen stays in its window")
 
 

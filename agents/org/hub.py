@@ -216,7 +216,10 @@ class Hub:
         ignore TERM cost `grace` once, not once each. On Slurm, every job the org
         submitted is cancelled first, and `down` returns once Slurm has ended them.
         """
-        cancelled = self.cancel_jobs(None, "`missionctl down`")
+        try:
+            cancelled, not_cancelled = self.cancel_jobs(None, "`missionctl down`"), ""
+        except UserError as exc:  # the org comes down all the same
+            cancelled, not_cancelled = 0, f"no Slurm job cancelled ({exc})"
         running = self.tmux.server_running()
         panes = self.tmux.panes() if running and self.is_up() else []
         live = [p for p in panes if not p.dead]
@@ -230,7 +233,7 @@ class Hub:
             self.tmux.run("kill-server", check=False)
         for spec in self.org.agents:
             self.states.clear_paused(spec.name)
-        if self.on_slurm:
+        if self.on_slurm and not not_cancelled:
             left = slurm_jobs.wait_gone(self.ws)
             slurm_jobs.settle_runs(self.ws)  # the runs whose followers were stopped first
             if cancelled:
@@ -238,6 +241,8 @@ class Hub:
             if left:
                 ids = ", ".join(j.job_id for j in left)
                 stopped.append(f"Slurm jobs {ids} (still ending; `squeue --me` shows them)")
+        elif not_cancelled:
+            stopped.append(not_cancelled)
         return stopped
 
     # -- Slurm --------------------------------------------------------------------------
@@ -247,7 +252,8 @@ class Hub:
         return self.org.executor == "slurm"
 
     def cancel_jobs(self, agent: str | None, who: str) -> int:
-        """Cancel the org's Slurm jobs, one agent's or every one; how many there were."""
+        """Cancel the org's Slurm jobs, one agent's or every one; how many there were.
+        A `UserError` when Slurm does not answer."""
         if not self.on_slurm:
             return 0
         return len(slurm_jobs.cancel(self.ws, agent, who))
@@ -297,8 +303,10 @@ class Hub:
         pane = self._pane(agent)
         if pane.dead:
             raise UserError(f"{agent} has already exited")
-        # The jobs first: the terminals following them then see why they ended.
-        self.cancel_jobs(agent, f"`missionctl kill {agent}`")
+        # The jobs first: the terminals following them then see why they ended. If
+        # Slurm does not answer, each terminal cancels its own job as it is ended.
+        with contextlib.suppress(UserError):
+            self.cancel_jobs(agent, f"`missionctl kill {agent}`")
         pids = proctree.terminate(pane.pid, grace=grace)
         self.states.clear_paused(agent)
         return pids
@@ -316,7 +324,8 @@ class Hub:
         provider.prepare(ctx)
         ctx.first_message()
         if not pane.dead:
-            self.cancel_jobs(agent, f"`missionctl restart {agent}`")  # as kill does
+            with contextlib.suppress(UserError):  # as kill does
+                self.cancel_jobs(agent, f"`missionctl restart {agent}`")
             proctree.terminate(pane.pid, grace=grace)
         self.states.forget(agent)
         self._respawn(pane.pane_id, self.ws.worktree(agent), spec, self._wrapper_argv(spec))

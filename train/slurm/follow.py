@@ -49,6 +49,10 @@ CANCEL_WAIT_S = 60.0
 # completed (NFS caches attributes for seconds): read again for this long.
 SHARED_FS_LAG_S = 3.0
 EXIT_CODES = {"ok": 0, "nan": 3, "timeout": 4, "crash": 1}
+# What `Follower.watch` returns besides a job: Slurm did not answer this time; or a
+# cancelled job did not leave the queue in time (or Ctrl-C came again).
+NO_ANSWER = "no answer"
+GAVE_UP = "gave up"
 
 
 @dataclass(frozen=True)
@@ -231,14 +235,14 @@ class Follower:
                 signal.signal(sig, old)
 
     def _ask(self) -> client.Job | str | None:
-        """The job now; "unknown" when Slurm did not answer (said once, then retried)."""
+        """The job now; NO_ANSWER when Slurm did not answer (said once, then retried)."""
         try:
             return client.job(self.job_id)
         except UserError as exc:
             if not self._complained:
                 self.say(f"missionctl: cannot ask Slurm about job {self.job_id}: {exc}; retrying")
                 self._complained = True
-            return "unknown"
+            return NO_ANSWER
 
     def _seen(self, job: client.Job) -> None:
         key = (job.state, job.reason, job.node)
@@ -271,10 +275,10 @@ class Follower:
 
     def watch(self) -> client.Job | str | None:
         """Follow until the job has left Slurm's queue; return its last state, or
-        "gave up" when a cancelled job did not end in time (or Ctrl-C came again)."""
+        GAVE_UP when a cancelled job did not end in time (or Ctrl-C came again)."""
         output = _OutputTail(self.record.path / OUTPUT_FILE)
         tail = MetricsTail(self.record.path / METRICS_FILE)
-        next_ask = 0.0
+        next_ask = asked = 0.0
         cancelled_at: float | None = None
         signals_then = 0
         while True:
@@ -287,14 +291,18 @@ class Follower:
                 signal.SIGINT in self.signals[signals_then:]
                 or time.monotonic() - cancelled_at > CANCEL_WAIT_S
             ):
-                return "gave up"
+                return GAVE_UP
             text = output.read()
             progress = tail.poll()
             started = bool(text) or progress.run_id is not None
             ending_now = progress.status in metrics.END_STATUSES or cancelled_at is not None
             waiting = self._shown is None or self._shown[0] == "PENDING"
-            if time.monotonic() >= next_ask or ending_now or (started and waiting):
-                job = self._ask()
+            # Sooner than the poll when there is news: the run has started (show where
+            # before its lines), has ended, or was cancelled.
+            urgent = ending_now or (started and waiting)
+            now = time.monotonic()
+            if now >= next_ask or (urgent and now >= asked + ENDING_POLL_S):
+                asked, job = now, self._ask()
                 if job is None or (isinstance(job, client.Job) and not job.active):
                     self._show(text + output.read())
                     return job
@@ -309,7 +317,7 @@ class Follower:
         with self._catching_signals():
             job = self.watch()
             interrupted = 128 + self.signals[0] if self.signals else None
-            if job == "gave up":
+            if job == GAVE_UP:
                 self.say(
                     f"job {self.job_id} is still ending in Slurm; `missionctl runs` records"
                     " how the run ended once it has"

@@ -26,6 +26,7 @@ from missionctl.workspace import Workspace
 # How long `down` waits for cancelled jobs to leave the queue (Slurm's KillWait,
 # then the kill): after that it reports those still ending.
 GONE_TIMEOUT_S = 60.0
+HELD = ("JobHeldUser", "JobHeldAdmin")
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,11 @@ def wait_gone(
 def pause(ws: Workspace, agent: str) -> list[OrgJob]:
     """Suspend the agent's running jobs and hold its pending ones (so none starts while
     it is paused); mark each so `resume` undoes exactly that. The jobs acted on."""
-    found = [j for j in jobs(ws, agent) if j.job.state in ("RUNNING", "PENDING")]
+    # A job held already (an sbatch --hold in the org's options) stays as it was.
+    found = [
+        j for j in jobs(ws, agent)
+        if j.job.state == "RUNNING" or (j.job.state == "PENDING" and j.job.reason not in HELD)
+    ]  # fmt: skip
     running = [j.job_id for j in found if j.job.state == "RUNNING"]
     pending = [j.job_id for j in found if j.job.state == "PENDING"]
     try:
@@ -138,12 +143,15 @@ def settle_runs(ws: Workspace) -> list[str]:
     if not unsettled:
         return []
     ids = [job_id for _, job_id in unsettled]
-    known = {j.job_id: j for j in client.queue(job_ids=ids, finished_too=True)}
     settled = []
-    for path, job_id in unsettled:
-        job = known.get(job_id) or client.accounting(job_id)
-        if job is not None and job.active:
-            continue  # pending or running without its follower: it will end on its own
-        settle(path, job_id, job)
-        settled.append(path.name)
+    try:
+        known = {j.job_id: j for j in client.queue(job_ids=ids, finished_too=True)}
+        for path, job_id in unsettled:
+            job = known.get(job_id) or client.accounting(job_id)
+            if job is not None and job.active:
+                continue  # pending or running without its follower: it ends on its own
+            settle(path, job_id, job)
+            settled.append(path.name)
+    except UserError:
+        pass  # Slurm does not answer now: the runs stay `unknown` until it does
     return settled

@@ -11,6 +11,7 @@ instead of making one, and trains as it would locally.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shlex
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from missionctl.errors import UserError
 from missionctl.files import write_private
 from missionctl.orgfile import SlurmSettings
 from missionctl.train.runs import envfacts
@@ -174,7 +176,8 @@ def submit_and_follow(sub: Submission, out: TextIO) -> int:
         if job_id is None:
             record.discard()  # never submitted: nothing left behind, the id is free again
         else:
-            client.cancel([job_id])  # the follower failed: no job trains unwatched
+            with contextlib.suppress(UserError):
+                client.cancel([job_id])  # the follower failed: no job trains unwatched
         raise
     finally:
         record.close()
