@@ -17,12 +17,12 @@ from missionctl.cliargs import parser
 from missionctl.errors import UserError
 from missionctl.names import ENV_AGENT, ENV_WORKSPACE
 from missionctl.orgfile import SlurmSettings
+from missionctl.train import slurm
 from missionctl.train.config import MAX_SEED, PRESETS, Budget, apply_overrides, knob_help, preset
 from missionctl.train.gate import PlannedRun, load_gate
 from missionctl.train.model import flops
 from missionctl.train.runs.record import check_run_id, current_workspace, git_state
 from missionctl.train.runs.slots import cpu_count
-from missionctl.train.slurm import submit as slurm
 from missionctl.train.sources import MAX_CORPUS_BYTES, corpus_files
 
 # No model this trainer makes is near it (gpu-d8 has 57M); past it the weights and
@@ -200,9 +200,11 @@ def main(argv: list[str]) -> int:
     on_slurm = slurm.settings_for(ws)
     _check_threads(args.threads, on_slurm)
     if on_slurm is not None and ws is not None:
+        from missionctl.train.slurm.submit import Submission, submit_and_follow
+
         code = git_state(Path.cwd())
-        return slurm.submit_and_follow(
-            slurm.Submission(
+        return submit_and_follow(
+            Submission(
                 ws=ws,
                 settings=on_slurm,
                 run_id=args.run_id,

@@ -44,13 +44,13 @@ from missionctl import workspace
 from missionctl.cliargs import parser
 from missionctl.errors import UserError
 from missionctl.names import ENV_AGENT, ENV_WORKSPACE
+from missionctl.train import slurm
 from missionctl.train.commandline import command_config
 from missionctl.train.config import MAX_SEED
 from missionctl.train.gate import PlannedRun, RunGate, load_gate
 from missionctl.train.runs import envfacts, metrics
 from missionctl.train.runs.record import RunRecord, check_run_id, git_state, new_run_id, runs_root
 from missionctl.train.runs.slots import slot_limit, take_slot
-from missionctl.train.slurm import submit as slurm
 
 ENV_METRICS = "MISSIONCTL_METRICS"
 ENV_RUN_ID = "MISSIONCTL_RUN_ID"
@@ -185,8 +185,10 @@ def main(argv: list[str]) -> int:
     agent = os.environ.get(ENV_AGENT) or None
     on_slurm = slurm.settings_for(ws)
     if on_slurm is not None and ws is not None:
-        return slurm.submit_and_follow(
-            slurm.Submission(
+        from missionctl.train.slurm.submit import Submission, submit_and_follow
+
+        return submit_and_follow(
+            Submission(
                 ws=ws,
                 settings=on_slurm,
                 run_id=args.run_id,

@@ -56,8 +56,17 @@ install_packages() {
   command -v apt-get >/dev/null 2>&1 || fail "missing ${missing[*]}, and this is no Debian machine (no apt-get)"
   echo "cluster.sh: installing ${missing[*]}"
   timeout 300 apt-get update -qq || fail "apt-get update failed; check the network or the apt sources"
+  # The packages' scripts must not start the daemons (no config yet, maybe no init system):
+  # this script starts them. policy-rc.d is how Debian says so, for the install only.
+  local policy=/usr/sbin/policy-rc.d made_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy" && made_policy=1
+  fi
+  local ok=1
   DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null || fail "apt-get install ${missing[*]} failed"
+    "${missing[@]}" >/dev/null || ok=0
+  [ "$made_policy" = 1 ] && rm -f "$policy"
+  [ "$ok" = 1 ] || fail "apt-get install ${missing[*]} failed"
 }
 
 write_conf() {

@@ -35,26 +35,9 @@ from missionctl.train.runs.record import (
     new_run_id,
     runs_root,
 )
-from missionctl.train.slurm import client
+from missionctl.train.slurm import ENV_JOB_RUN, EXECUTOR, client
 from missionctl.train.slurm.follow import Follower
 from missionctl.workspace import Workspace
-
-ENV_JOB_RUN = "MISSIONCTL_SLURM_RUN"
-EXECUTOR = "slurm"
-
-
-def job_run() -> str | None:
-    """The run this process trains inside a Slurm job, or None outside one."""
-    return os.environ.get(ENV_JOB_RUN) or None
-
-
-def settings_for(ws: Workspace | None) -> SlurmSettings | None:
-    """The org's Slurm settings when its runs go to Slurm and this process is not
-    itself the job; None when runs train here."""
-    if ws is None or job_run() is not None or not ws.org_file.is_file():
-        return None
-    org = ws.load_org()
-    return org.slurm if org.executor == EXECUTOR else None
 
 
 def job_tag(ws: Workspace, agent: str | None, run_id: str) -> str:
