@@ -8,14 +8,16 @@ job the org submitted, even one whose run directory is gone.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
 
+from missionctl import proc
 from missionctl.errors import UserError
-from missionctl.train.runs.jobfile import mark_paused, read_job, write_job
+from missionctl.train.runs.jobfile import PausedBy, mark_paused, paused_by, read_job, write_job
 from missionctl.train.runs.reader import read_run_events
 from missionctl.train.runs.record import JOB_FILE, is_live, runs_root
 from missionctl.train.slurm import client
@@ -83,6 +85,21 @@ def wait_gone(
         time.sleep(0.5)  # asking Slurm again: it sends no word when a job has gone
 
 
+def _suspend(agent: str, job_ids: list[str]) -> PausedBy:
+    """Suspend the running jobs; how it was done. Where only operators may suspend
+    (most clusters), their processes are stopped instead, as the jobs' owner may:
+    they keep their node and their time limit runs on, but they compute nothing."""
+    try:
+        client.control("suspend", job_ids)
+        return "suspend"
+    except proc.CommandError as exc:
+        # Slurm 22.05, for a user who is no operator: "Access/permission denied for job 42".
+        if "permission denied" not in exc.stderr.lower():
+            raise UserError(f"Slurm would not suspend {agent}'s jobs: {exc}") from None
+    client.cancel(job_ids, sig=signal.SIGSTOP)
+    return "signal"
+
+
 def pause(ws: Workspace, agent: str) -> list[OrgJob]:
     """Suspend the agent's running jobs and hold its pending ones (so none starts while
     it is paused); mark each so `resume` undoes exactly that. The jobs acted on."""
@@ -91,36 +108,49 @@ def pause(ws: Workspace, agent: str) -> list[OrgJob]:
         j for j in jobs(ws, agent)
         if j.job.state == "RUNNING" or (j.job.state == "PENDING" and j.job.reason not in HELD)
     ]  # fmt: skip
-    running = [j.job_id for j in found if j.job.state == "RUNNING"]
-    pending = [j.job_id for j in found if j.job.state == "PENDING"]
-    try:
-        client.control("suspend", running)
-        client.control("hold", pending)
-    except UserError as exc:
-        raise UserError(
-            f"Slurm would not pause {agent}'s jobs: {exc}. Many clusters let only operators"
-            " suspend jobs: ask an administrator, or `missionctl kill` the agent"
-        ) from None
-    for job in found:
-        run_dir = _run_dir(ws, job)
-        if run_dir is not None:
-            mark_paused(run_dir, True)
+    running = [j for j in found if j.job.state == "RUNNING"]
+    pending = [j for j in found if j.job.state == "PENDING"]
+    # Each group is marked as soon as it is paused: a refusal for the pending ones
+    # must not leave running ones stopped with nothing to tell resume so.
+    for group, act in ((running, _suspend), (pending, _hold)):
+        if not group:
+            continue
+        how = act(agent, [j.job_id for j in group])
+        for job in group:
+            run_dir = _run_dir(ws, job)
+            if run_dir is not None:
+                mark_paused(run_dir, how)
     return found
 
 
+def _hold(agent: str, job_ids: list[str]) -> PausedBy:
+    try:
+        # uhold, not hold: a hold by root (an operator) is one only an operator may release.
+        client.control("uhold", job_ids)
+    except proc.CommandError as exc:
+        raise UserError(f"Slurm would not hold {agent}'s pending jobs: {exc}") from None
+    return "hold"
+
+
 def resume(ws: Workspace, agent: str) -> list[OrgJob]:
-    """Resume the jobs `pause` suspended and release those it held."""
-    found: list[tuple[OrgJob, Path]] = []
+    """Undo what `pause` did to each job it marked: resume it, continue its stopped
+    processes, or release it. The jobs acted on."""
+    marked: list[tuple[OrgJob, Path, PausedBy]] = []
     for job in jobs(ws, agent):
         run_dir = _run_dir(ws, job)
-        seen = read_job(run_dir) if run_dir else None
-        if run_dir is not None and seen is not None and seen.paused:
-            found.append((job, run_dir))
-    client.control("resume", [j.job_id for j, _ in found if j.job.state == "SUSPENDED"])
-    client.control("release", [j.job_id for j, _ in found if j.job.state == "PENDING"])
-    for _, run_dir in found:
-        mark_paused(run_dir, False)
-    return [j for j, _ in found]
+        how = paused_by(run_dir) if run_dir else None
+        if run_dir is not None and how is not None:
+            marked.append((job, run_dir, how))
+    # By the job's state as well as the mark: one resumed or released from outside
+    # meanwhile needs nothing (and scontrol would refuse it).
+    state = {j.job_id: j.job.state for j, _, _ in marked}
+    client.control("resume", [j.job_id for j, _, _ in marked if state[j.job_id] == "SUSPENDED"])
+    # Slurm shows a job whose processes were stopped as STOPPED; SIGCONT runs it again.
+    client.cancel([j.job_id for j, _, how in marked if how == "signal"], sig=signal.SIGCONT)
+    client.control("release", [j.job_id for j, _, _ in marked if state[j.job_id] == "PENDING"])
+    for _, run_dir, _ in marked:
+        mark_paused(run_dir, None)
+    return [j for j, _, _ in marked]
 
 
 def settle_runs(ws: Workspace) -> list[str]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Callable
 
 import psutil
 
 from missionctl.agents.org.hub import Hub
+from missionctl.train.runs.jobfile import mark_paused, paused_by
 from missionctl.train.runs.reader import MetricsTail, list_runs
+from missionctl.train.slurm import org as slurm_jobs
 from missionctl.tui.widgets.metrics_strip import run_text
 from tests.helpers import never, run_missionctl, shell_agents, wait_for
 from tests.integration.slurm.conftest import (
@@ -85,6 +88,31 @@ def test_pause_suspends_a_running_job_and_resume_resumes_it(hub_factory: HubFact
     wait_for(lambda: len(of_kind(run_dir, "step")) > steps, message="new steps")
     progress = MetricsTail(run_dir / "metrics.jsonl").poll()
     assert re.match(rf"run …\w{{4}} job {job} on \S+ \d+/\d+ ", run_text(progress).plain)
+
+
+def test_a_job_stopped_by_signal_is_continued_by_resume(hub_factory: HubFactory) -> None:
+    # Where only operators may suspend jobs (most clusters), pause stops the job's
+    # processes with SIGSTOP through scancel, as their owner may; resume continues them.
+    hub = hub_factory(shell_agents(1), slurm_org())
+    hub.up()
+    type_line(hub, "a1", " ".join(LONG_RUN))
+    run_dir = the_run(hub.ws)
+    wait_for(lambda: training(run_dir), timeout=JOB_TIMEOUT, message="the job to train")
+    job = job_id(run_dir)
+    trainer = psutil.Process(of_kind(run_dir, "start")[0]["pid"])
+    subprocess.run(["scancel", "--signal=STOP", "--full", job], check=True, timeout=30)
+    mark_paused(run_dir, "signal")
+    wait_for(lambda: trainer.status() == psutil.STATUS_STOPPED, message="the trainer stopped")
+    assert squeue_of(hub.ws) == [(job, "STOPPED")]  # Slurm's word for it: it keeps its node
+    steps = len(of_kind(run_dir, "step"))
+    progress = MetricsTail(run_dir / "metrics.jsonl").poll()
+    assert f"job {job} suspended (paused)" in run_text(progress).plain
+
+    assert [j.job_id for j in slurm_jobs.resume(hub.ws, "a1")] == [job]
+    wait_for(lambda: trainer.status() != psutil.STATUS_STOPPED, message="the trainer going on")
+    wait_for(lambda: len(of_kind(run_dir, "step")) > steps, message="new steps")
+    assert squeue_of(hub.ws) == [(job, "RUNNING")]
+    assert paused_by(run_dir) is None
 
 
 def test_down_cancels_every_job_of_the_org_and_says_how_many(hub_factory: HubFactory) -> None:

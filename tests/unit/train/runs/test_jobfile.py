@@ -7,7 +7,7 @@ from pathlib import Path
 
 import msgspec
 
-from missionctl.train.runs.jobfile import JobSeen, mark_paused, read_job, write_job
+from missionctl.train.runs.jobfile import JobSeen, mark_paused, paused_by, read_job, write_job
 
 
 def test_a_job_written_is_read_back_with_its_pause_mark(tmp_path: Path) -> None:
@@ -18,12 +18,14 @@ def test_a_job_written_is_read_back_with_its_pause_mark(tmp_path: Path) -> None:
     assert seen.updated is not None and not seen.paused
     assert seen.describe() == "job 42 running on gpu7"
     assert oct((tmp_path / "job.json").stat().st_mode & 0o777) == "0o600"
-    mark_paused(tmp_path, True)
+    assert paused_by(tmp_path) is None
+    mark_paused(tmp_path, "signal")
+    assert paused_by(tmp_path) == "signal"
     paused = read_job(tmp_path)
     assert paused == msgspec.structs.replace(seen, paused=True)
     assert paused.describe() == "job 42 suspended (paused)"
-    mark_paused(tmp_path, False)
-    assert read_job(tmp_path) == seen
+    mark_paused(tmp_path, None)
+    assert read_job(tmp_path) == seen and paused_by(tmp_path) is None
 
 
 def test_what_each_state_reads_as() -> None:
