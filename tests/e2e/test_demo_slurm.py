@@ -33,14 +33,17 @@ def test_demo_with_the_slurm_executor_answers_with_jobs(tmp_path: Path, tmux_tmp
     try:
         assert ws.load_org().executor == "slurm"
         runs = list_runs(ws)
-        assert len(runs) == 5 and {r.status for r in runs} == {"ok"}  # 2 seeds x 2 arms + a rerun
+        # 2 seeds x 2 arms, and r2's classic mistake: a bigger run of its own.
+        assert len(runs) == 5 and {r.status for r in runs} == {"ok"}
         # Every run was a job of its own, and recorded where it ran.
         assert len({r.job_id for r in runs}) == 5 and all(r.node for r in runs)
         for run in runs:
             config = json.loads((run.path / "config.json").read_text())
             assert config["executor"] == "slurm" and config["slurm_job_id"] == run.job_id
         summary = verdict(ws)
-        assert summary is not None and set(summary.runs) == {r.run_id for r in runs}
+        (mistake,) = [r for r in runs if r.config["width"] == 192]
+        assert mistake.agent == "r2" and summary is not None
+        assert set(summary.runs) == {r.run_id for r in runs} - {mistake.run_id}
     finally:
         down = run_missionctl(["down"], cwd=root, timeout=120)
     assert down.returncode == 0, down.stderr
