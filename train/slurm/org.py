@@ -147,7 +147,8 @@ def resume(ws: Workspace, agent: str) -> list[OrgJob]:
     client.control("resume", [j.job_id for j, _, _ in marked if state[j.job_id] == "SUSPENDED"])
     # Slurm shows a job whose processes were stopped as STOPPED; SIGCONT runs it again.
     client.cancel([j.job_id for j, _, how in marked if how == "signal"], sig=signal.SIGCONT)
-    client.control("release", [j.job_id for j, _, _ in marked if state[j.job_id] == "PENDING"])
+    held = [j.job_id for j, _, how in marked if how == "hold" and state[j.job_id] == "PENDING"]
+    client.control("release", held)
     for _, run_dir, _ in marked:
         mark_paused(run_dir, None)
     return [j for j, _, _ in marked]

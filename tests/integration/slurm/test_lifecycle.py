@@ -115,6 +115,34 @@ def test_a_job_stopped_by_signal_is_continued_by_resume(hub_factory: HubFactory)
     assert paused_by(run_dir) is None
 
 
+def test_pause_holds_a_pending_job_and_resume_releases_it(hub_factory: HubFactory) -> None:
+    # Each job takes the whole node: a2's waits for a1's (Resources).
+    hub = hub_factory(shell_agents(2), slurm_org('sbatch_options = ["--exclusive"]'))
+    hub.up()
+    type_line(hub, "a1", " ".join(LONG_RUN))
+    wait_for(lambda: [s for _, s in squeue_of(hub.ws)] == ["RUNNING"], timeout=JOB_TIMEOUT,
+             message="a1's job to run")  # fmt: skip
+    type_line(hub, "a2", " ".join(LONG_RUN))
+    pending = wait_for(lambda: [j for j, s in squeue_of(hub.ws) if s == "PENDING"],
+                       timeout=60, message="a2's job to wait")  # fmt: skip
+
+    def reason() -> str:
+        out = subprocess.run(["squeue", "-h", "-j", pending[0], "-o", "%r"], capture_output=True,
+                             text=True, timeout=30, check=True).stdout  # fmt: skip
+        return out.strip()
+
+    paused = run_missionctl(["pause", "a2"], cwd=hub.ws.root)
+    assert paused.returncode == 0, paused.stderr
+    assert reason() == "JobHeldUser"
+    (run_dir,) = [p for p in run_dirs(hub.ws) if job_id(p) == pending[0]]
+    assert paused_by(run_dir) == "hold"
+
+    resumed = run_missionctl(["resume", "a2"], cwd=hub.ws.root)
+    assert resumed.returncode == 0, resumed.stderr
+    wait_for(lambda: reason() != "JobHeldUser", message="a2's job released")
+    assert paused_by(run_dir) is None and (pending[0], "PENDING") in squeue_of(hub.ws)
+
+
 def test_down_cancels_every_job_of_the_org_and_says_how_many(hub_factory: HubFactory) -> None:
     hub = hub_factory(shell_agents(2), slurm_org())
     hub.up()
