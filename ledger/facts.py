@@ -173,10 +173,10 @@ def read_facts(run_dir: Path) -> RunFacts:
 # Which facts come from where: the start event (else config.json), the start event
 # only, the end event only.
 _STARTED = ("agent", "preset", "command", "config_hash", "init_seed", "data_seed", "host",
-            "threads", "torch_version", "slurm_job_id", "slurm_node")  # fmt: skip
-_START_ONLY = ("total_steps", "git_commit", "git_branch", "diff_hash", "device",
-               "device_name", "gpu_type", "cuda_visible_devices", "dtype", "compiled",
-               "data_hash", "eval_hash")  # fmt: skip
+            "threads", "torch_version", "slurm_job_id", "slurm_node", "git_commit",
+            "git_branch", "diff_hash")  # fmt: skip
+_START_ONLY = ("total_steps", "device", "device_name", "gpu_type", "cuda_visible_devices",
+               "dtype", "compiled", "data_hash", "eval_hash")  # fmt: skip
 _END_ONLY = ("steps", "tokens", "flops", "train_time", "wall_time", "error")
 
 

@@ -25,6 +25,7 @@ RESERVED_NAMES = frozenset({"human", "all", "supervisor", "hub"})
 ROLES = ("researcher", "chief")
 PROVIDERS = ("claude", "codex", "anthropic", "openai", "scripted", "shell")
 STRUCTURES = ("flat", "hierarchical")
+EXECUTORS = ("local", "slurm")
 
 _TOP_KEYS = {"org", "standup", "agent", "providers", "runs", "metrics"}
 _ORG_KEYS = {"name", "structure", "program", "base_branch", "shared_gpu"}
@@ -32,7 +33,24 @@ _STANDUP_KEYS = {"every", "wait"}
 _AGENT_KEYS = {"name", "role", "provider", "gpu"} | modelsettings.AGENT_KEYS
 _PROVIDER_KEYS = {"command", "env", "submit_delay", "model", "base_url", "prepare_trust"}
 _PROVIDER_KEYS |= modelsettings.MODEL_KEYS
-_RUNS_KEYS = {"max_concurrent"}
+_RUNS_KEYS = {"max_concurrent", "executor", "slurm"}
+_SLURM_KEYS = {
+    "partition", "account", "qos", "time_limit", "gres", "cpus", "mem", "sbatch_options",
+    "python", "poll",
+}  # fmt: skip
+# What Slurm takes as a partition, account or QOS list, a gres and a memory size.
+_SLURM_NAMES_RE = re.compile(r"^[A-Za-z0-9_.-]+(?:,[A-Za-z0-9_.-]+)*\Z")
+_SLURM_GRES_RE = re.compile(r"^[A-Za-z0-9_.:-]+(?:,[A-Za-z0-9_.:-]+)*\Z")
+_SLURM_MEM_RE = re.compile(r"^[1-9][0-9]{0,8}[KMGT]?\Z")
+# sbatch options missionctl sets itself for every job: the run's own files and tag.
+SLURM_OWN_OPTIONS = (
+    "--output", "--error", "--chdir", "--job-name", "--comment", "--parsable", "--wrap",
+    "--array", "--export", "--requeue", "--wait",
+)  # fmt: skip
+MAX_SLURM_CPUS = 4096
+MIN_SLURM_POLL = 1.0
+MAX_SLURM_POLL = 600.0
+MAX_SLURM_TIME = 365 * 86400.0
 _DURATION_RE = re.compile(r"^(?:\d+(?:\.\d+)?[smhd])+\Z")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -114,6 +132,25 @@ class ProviderSettings:
 
 
 @dataclass(frozen=True)
+class SlurmSettings:
+    """`[runs.slurm]`: how each run is submitted when `[runs] executor = "slurm"`.
+
+    None leaves a setting to the cluster's defaults.
+    """
+
+    partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
+    time_limit: float | None = None  # seconds (Slurm counts whole minutes)
+    gres: str | None = None  # per run, e.g. "gpu:1"
+    cpus: int | None = None  # per run (--cpus-per-task)
+    mem: str | None = None  # per run, e.g. "16G"
+    sbatch_options: tuple[str, ...] = ()
+    python: str | None = None  # the interpreter on the node; default: the one submitting
+    poll: float = 5.0  # how often a following terminal asks Slurm for the job's state
+
+
+@dataclass(frozen=True)
 class OrgSpec:
     """A validated `org.toml`."""
 
@@ -126,6 +163,9 @@ class OrgSpec:
     standup_every: float | None = 7200.0
     standup_wait: float = 600.0
     max_concurrent_runs: int | None = None
+    # Where runs train: "local" (in the agent's process tree) or "slurm" (a job each).
+    executor: str = "local"
+    slurm: SlurmSettings = field(default_factory=SlurmSettings)
     providers: Mapping[str, ProviderSettings] = field(default_factory=dict)
     # `[metrics]`: metric name -> a regex whose first group is the number, read from
     # the output of runs of any command (`missionctl run`).
@@ -447,6 +487,12 @@ def loads(text: str, path: Path = Path("org/org.toml")) -> OrgSpec:
     max_concurrent = runs.get("max_concurrent")
     if max_concurrent is not None:
         check.whole_number("runs", "max_concurrent", max_concurrent, 1, MAX_RUN_SLOTS)
+    executor = check.string("runs", runs, "executor", "local")
+    if executor not in EXECUTORS:
+        raise check.fail(
+            "runs", "executor", f"unknown executor {executor[:40]!r}", 'use "local" or "slurm"'
+        )
+    slurm = _slurm(check, runs.get("slurm", {}))
 
     raw_agents = data.get("agent")
     if not isinstance(raw_agents, list) or not raw_agents:
@@ -566,10 +612,88 @@ def loads(text: str, path: Path = Path("org/org.toml")) -> OrgSpec:
         standup_every=standup_every,
         standup_wait=standup_wait,
         max_concurrent_runs=max_concurrent,
+        executor=executor,
+        slurm=slurm,
         providers=providers,
         metrics=metrics,
         path=path,
         warnings=tuple(check.warnings),
+    )
+
+
+def _slurm(check: _Checker, raw: Any) -> SlurmSettings:
+    """`[runs.slurm]`, checked so that a typo fails here, not in sbatch minutes later."""
+    table = "runs.slurm"
+    if not isinstance(raw, dict):
+        raise check.fail(table, None, "must be a table", f"write `[{table}]` then its keys")
+    check.unknown_keys(table, raw, _SLURM_KEYS)
+
+    def text(key: str, pattern: re.Pattern[str], what: str, example: str) -> str | None:
+        if key not in raw:
+            return None
+        value = check.string(table, raw, key)
+        if not pattern.match(value):
+            raise check.fail(
+                table,
+                key,
+                f"{value[:40]!r} is not {what}",
+                f'write it like `{key} = "{example}"`',
+            )
+        return value
+
+    time_limit = None
+    if "time_limit" in raw:
+        time_limit = check.duration(table, raw, "time_limit", "1h", 60.0, MAX_SLURM_TIME)
+        if time_limit is None:
+            raise check.fail(
+                table, "time_limit", "cannot be off", "leave it out for the partition's default"
+            )
+    cpus = raw.get("cpus")
+    if cpus is not None:
+        check.whole_number(table, "cpus", cpus, 1, MAX_SLURM_CPUS)
+    options = raw.get("sbatch_options", [])
+    if not isinstance(options, list) or not all(
+        isinstance(o, str) and o.startswith("-") and not _CONTROL_RE.search(o) for o in options
+    ):
+        raise check.fail(
+            table,
+            "sbatch_options",
+            "must be a list of sbatch options, each starting with '-'",
+            'write it like `sbatch_options = ["--constraint=a100", "--exclusive"]`',
+        )
+    for option in options:
+        name = option.split("=", 1)[0]
+        if name in SLURM_OWN_OPTIONS:
+            raise check.fail(
+                table,
+                "sbatch_options",
+                f"{name} is set by missionctl for every job (the run's files, name and tag)",
+                "remove it",
+            )
+    python = raw.get("python")
+    if python is not None and (
+        not isinstance(python, str) or not python.startswith("/") or _CONTROL_RE.search(python)
+    ):
+        raise check.fail(
+            table,
+            "python",
+            "must be the absolute path of a Python on the compute nodes",
+            'write it like `python = "/shared/venvs/lab/bin/python"`',
+        )
+    poll = check.duration(table, raw, "poll", "5s", MIN_SLURM_POLL, MAX_SLURM_POLL)
+    if poll is None:
+        raise check.fail(table, "poll", "cannot be off", 'e.g. `poll = "5s"`')
+    return SlurmSettings(
+        partition=text("partition", _SLURM_NAMES_RE, "a partition name (or a list: a,b)", "gpu"),
+        account=text("account", _SLURM_NAMES_RE, "an account name", "my-lab"),
+        qos=text("qos", _SLURM_NAMES_RE, "a QOS name", "normal"),
+        time_limit=time_limit,
+        gres=text("gres", _SLURM_GRES_RE, "a generic resource like gpu:1", "gpu:1"),
+        cpus=cpus,
+        mem=text("mem", _SLURM_MEM_RE, "a memory size (a number, then K, M, G or T)", "16G"),
+        sbatch_options=tuple(options),
+        python=python,
+        poll=poll,
     )
 
 

@@ -16,6 +16,11 @@ INSTALL_HINTS = {
     "tmux": "install tmux 3.2 or newer (e.g. `apt-get install tmux`)",
     "claude": "install Claude Code: `npm install -g @anthropic-ai/claude-code`",
     "codex": "install the Codex CLI: `npm install -g @openai/codex`",
+    **dict.fromkeys(
+        ("sbatch", "squeue", "scancel", "scontrol", "sacct", "sinfo"),
+        "runs on Slurm need Slurm's commands: work from a login node of the cluster, or set"
+        ' `executor = "local"` under [runs] in org/org.toml',
+    ),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
@@ -80,3 +81,29 @@ def hub_factory(workspace: Path, tmux_tmpdir: Path) -> Iterator[Callable[[str, s
     yield make
     for hub in hubs:
         hub.down(grace=1.0)
+
+
+# CI (`.ci/run`) starts a one-node Slurm cluster and sets this: there the Slurm tests
+# must run, and fail when the cluster is not up; elsewhere they skip without one.
+ENV_SLURM_TESTS = "MISSIONCTL_TEST_SLURM"
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> str:
+    """The Slurm cluster's `sinfo` line; skips (or, in CI, fails) without one."""
+    try:
+        proc = subprocess.run(
+            ["sinfo", "-h", "-o", "%P %D %c %T"], capture_output=True, text=True, timeout=10
+        )
+        answer = proc.stdout.strip() if proc.returncode == 0 else proc.stderr.strip()
+        ready = proc.returncode == 0 and any(
+            line.split()[-1] in ("idle", "mixed", "allocated") for line in answer.splitlines()
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        answer, ready = str(exc), False
+    if not ready:
+        why = f"no Slurm cluster takes jobs here ({answer or 'sinfo said nothing'})"
+        if os.environ.get(ENV_SLURM_TESTS) == "required":
+            pytest.fail(f"{why}; {ENV_SLURM_TESTS}=required: `tests/slurm/cluster.sh up` must work")
+        pytest.skip(f"{why}; `sudo tests/slurm/cluster.sh up` makes a one-node one")
+    return answer

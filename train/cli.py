@@ -15,11 +15,13 @@ from pathlib import Path
 
 from missionctl.cliargs import parser
 from missionctl.errors import UserError
-from missionctl.names import ENV_WORKSPACE
+from missionctl.names import ENV_AGENT, ENV_WORKSPACE
+from missionctl.orgfile import SlurmSettings
+from missionctl.train import slurm
 from missionctl.train.config import MAX_SEED, PRESETS, Budget, apply_overrides, knob_help, preset
 from missionctl.train.gate import PlannedRun, load_gate
 from missionctl.train.model import flops
-from missionctl.train.runs.record import check_run_id, git_state
+from missionctl.train.runs.record import check_run_id, current_workspace, git_state
 from missionctl.train.runs.slots import cpu_count
 from missionctl.train.sources import MAX_CORPUS_BYTES, corpus_files
 
@@ -104,6 +106,25 @@ def cpu_runtime_defaults() -> None:
     os.environ.setdefault("MKL_DYNAMIC", "FALSE")
 
 
+def _check_threads(threads: int | None, on_slurm: SlurmSettings | None) -> None:
+    """--threads within the CPUs the run will have: this process's, or a Slurm job's."""
+    if threads is None:
+        return
+    if on_slurm is not None:
+        if on_slurm.cpus is not None and not 1 <= threads <= on_slurm.cpus:
+            raise UserError(
+                f"--threads {threads} is out of range; use 1 to {on_slurm.cpus} (the CPUs"
+                " each Slurm job gets: cpus in [runs.slurm])"
+            )
+        return
+    cores = cpu_count()
+    if not 1 <= threads <= cores:
+        raise UserError(
+            f"--threads {threads} is out of range; use 1 to {cores} (the CPUs this"
+            " process may run on)"
+        )
+
+
 def main(argv: list[str]) -> int:
     """Train per `argv`; return the exit code (0 when the run ended ok)."""
     args = build_parser().parse_args(argv)
@@ -114,16 +135,11 @@ def main(argv: list[str]) -> int:
     seed = 0 if args.seed is None else args.seed
     if not 0 <= seed <= MAX_SEED:
         raise UserError(f"--seed {seed} is out of range; seeds go from 0 to 2**63-1")
-    cores = cpu_count()
-    if args.threads is not None and not 1 <= args.threads <= cores:
-        raise UserError(
-            f"--threads {args.threads} is out of range; use 1 to {cores} (the CPUs this"
-            " process may run on)"
-        )
     if args.time_limit is not None and not (math.isfinite(args.time_limit) and args.time_limit > 0):
         raise UserError(f"--time-limit {args.time_limit:g} must be a positive number of seconds")
     if args.run_id is not None:
         check_run_id(args.run_id)
+    _check_threads(args.threads, slurm.settings_for(current_workspace()))
     params = flops.n_params(config)
     if params > MAX_PARAMS:
         raise UserError(
@@ -157,7 +173,9 @@ def main(argv: list[str]) -> int:
         return 0
 
     planned: PlannedRun | None = None
-    if args.exp is not None:
+    # Inside a Slurm job: the run its submitter reserved, already checked and attached.
+    job_run = slurm.job_run()
+    if args.exp is not None and job_run is None:
         if args.seed is None and "init_seed" not in seeds:
             raise UserError("--exp needs --seed N: an experiment's runs are paired by seed")
         git = git_state(Path.cwd())
@@ -178,6 +196,41 @@ def main(argv: list[str]) -> int:
         root = gate.check(planned)
         # The run must land in the workspace whose ledger holds the experiment.
         os.environ[ENV_WORKSPACE] = str(root)
+    ws = current_workspace()  # the experiment's, when --exp named one
+    on_slurm = slurm.settings_for(ws)
+    _check_threads(args.threads, on_slurm)
+    if on_slurm is not None and ws is not None:
+        from missionctl.train.slurm.submit import Submission, submit_and_follow
+
+        code = git_state(Path.cwd())
+        return submit_and_follow(
+            Submission(
+                ws=ws,
+                settings=on_slurm,
+                run_id=args.run_id,
+                agent=os.environ.get(ENV_AGENT) or None,
+                args=("-m", "missionctl.train", *argv),
+                record={
+                    "preset": chosen.name,
+                    "config": config.to_json(),
+                    "config_hash": config.config_hash,
+                    "budget": budget.to_json(),
+                    "init_seed": init_seed,
+                    "data_seed": data_seed,
+                    "data": str(args.data) if args.data else None,
+                    "time_limit": args.time_limit,
+                    "argv": list(argv),
+                    "experiment": {"id": args.exp, "arm": args.arm} if args.exp else None,
+                    "git_commit": code.commit,
+                    "git_branch": code.branch,
+                    "diff_hash": code.diff_hash,
+                },
+                diff=code.diff,
+                attach=(lambda run_id: gate.attach(planned, run_id)) if planned else None,
+                finished=(lambda run_id: gate.finished(planned, run_id)) if planned else None,
+            ),
+            sys.stdout,
+        )
 
     cpu_runtime_defaults()
     # Imported here: torch costs seconds, and every check above must be instant.
@@ -191,7 +244,8 @@ def main(argv: list[str]) -> int:
         data_seed=data_seed,
         data=args.data,
         threads=args.threads,
-        run_id=args.run_id,
+        run_id=job_run or args.run_id,
+        adopt=job_run is not None,
         time_limit=args.time_limit,
         argv=tuple(argv),
         experiment=args.exp,

@@ -44,6 +44,7 @@ from missionctl import workspace
 from missionctl.cliargs import parser
 from missionctl.errors import UserError
 from missionctl.names import ENV_AGENT, ENV_WORKSPACE
+from missionctl.train import slurm
 from missionctl.train.commandline import command_config
 from missionctl.train.config import MAX_SEED
 from missionctl.train.gate import PlannedRun, RunGate, load_gate
@@ -160,7 +161,9 @@ def main(argv: list[str]) -> int:
     git = git_state(Path.cwd())
     gate: RunGate | None = None
     planned: PlannedRun | None = None
-    if args.exp is not None:
+    # Inside a Slurm job: the run its submitter reserved, already checked and attached.
+    job_run = slurm.job_run()
+    if args.exp is not None and job_run is None:
         if args.seed is None:
             raise UserError("--exp needs --seed N: an experiment's runs are paired by seed")
         planned = PlannedRun(
@@ -179,11 +182,43 @@ def main(argv: list[str]) -> int:
         gate = load_gate()
         os.environ[ENV_WORKSPACE] = str(gate.check(planned))
     ws = _workspace()
-    patterns = ws.load_org().metrics if ws is not None and ws.org_file.is_file() else {}
     agent = os.environ.get(ENV_AGENT) or None
+    on_slurm = slurm.settings_for(ws)
+    if on_slurm is not None and ws is not None:
+        from missionctl.train.slurm.submit import Submission, submit_and_follow
+
+        return submit_and_follow(
+            Submission(
+                ws=ws,
+                settings=on_slurm,
+                run_id=args.run_id,
+                agent=agent,
+                args=("-m", "missionctl", "run", *argv),
+                record={
+                    "preset": None,
+                    "command": cmd,
+                    "config": config,
+                    "config_hash": config_hash(config),
+                    "init_seed": args.seed,
+                    "data_seed": args.seed,
+                    "time_limit": args.time_limit,
+                    "experiment": {"id": args.exp, "arm": args.arm} if args.exp else None,
+                    "git_commit": git.commit,
+                    "git_branch": git.branch,
+                    "diff_hash": git.diff_hash,
+                },
+                diff=git.diff,
+                attach=(lambda run_id: gate.attach(planned, run_id)) if planned and gate else None,
+                finished=(lambda run_id: gate.finished(planned, run_id))
+                if planned and gate
+                else None,
+            ),
+            sys.stdout,
+        )
+    patterns = ws.load_org().metrics if ws is not None and ws.org_file.is_file() else {}
     root = runs_root(ws)
-    run_id = args.run_id or new_run_id(agent)
-    record = RunRecord(root, run_id)
+    run_id = job_run or args.run_id or new_run_id(agent)
+    record = RunRecord(root, run_id, adopt=job_run is not None)
     started = False
     try:
         record.write_diff(git.diff)
@@ -200,6 +235,9 @@ def main(argv: list[str]) -> int:
                 "data_seed": args.seed,
                 "time_limit": args.time_limit,
                 "cwd": str(Path.cwd()),
+                "git_commit": git.commit,
+                "git_branch": git.branch,
+                "diff_hash": git.diff_hash,
                 "created": time.time(),
                 "experiment": {"id": args.exp, "arm": args.arm} if args.exp else None,
                 "host": env.host,
@@ -211,7 +249,7 @@ def main(argv: list[str]) -> int:
         )
         if gate is not None and planned is not None:
             gate.attach(planned, run_id)
-        limit = slot_limit(ws)
+        limit = None if job_run else slot_limit(ws)  # in a Slurm job, Slurm schedules
 
         def waiting(busy: int) -> None:
             print(f"waiting for a run slot ({busy} of {limit} busy)", file=sys.stderr, flush=True)
@@ -350,6 +388,12 @@ def _execute(
     elif received:
         status, error = "crash", f"interrupted by {signal.Signals(received[0]).name}"
         code = 128 + received[0]
+        if record.adopted:
+            # In a Slurm job, a signal is Slurm stopping the job: the submitter writes
+            # the end with Slurm's reason (time limit, cancel, preemption).
+            writer.close()
+            print(f"run {record.run_id} {error}", file=sys.stderr, flush=True)
+            return code
     elif returncode < 0:
         status, error = "crash", f"killed by {signal.Signals(-returncode).name}"
         code = 128 - returncode

@@ -71,6 +71,10 @@ class RunRequest:
     experiment: str | None = None
     arm: str | None = None
     attach: Callable[[str], None] | None = None
+    # A Slurm job's trainer adopts the run its submitter reserved (`run_id`), takes no
+    # local run slot (Slurm schedules), and leaves the `end` of a run Slurm stops to
+    # the submitter, which learns from Slurm why (a time limit is not a crash).
+    adopt: bool = False
 
 
 @dataclass
@@ -170,12 +174,12 @@ def train(request: RunRequest, out: TextIO | None = None) -> RunResult:
     device, dtype, compiled = resolve_device(config)
     corpus = load_corpus(request.data, min_bytes=config.seq_len + 2)
     ws = current_workspace()
-    limit = slot_limit(ws)
+    limit = None if request.adopt else slot_limit(ws)
     threads = request.threads or default_threads(limit)
     agent = os.environ.get(ENV_AGENT) or None
     root = runs_root(ws)
     run_id = check_run_id(request.run_id) if request.run_id else new_run_id(agent)
-    record = RunRecord(root, run_id)
+    record = RunRecord(root, run_id, adopt=request.adopt)
     started = False
     env = envfacts.environment()
     try:
@@ -199,6 +203,10 @@ def train(request: RunRequest, out: TextIO | None = None) -> RunResult:
                     "time_limit": request.time_limit,
                     "argv": list(request.argv),
                     "cwd": str(Path.cwd()),
+                    # The code, known before the run starts: a queued run is compared too.
+                    "git_commit": git.commit,
+                    "git_branch": git.branch,
+                    "diff_hash": git.diff_hash,
                     "created": time.time(),
                     "experiment": experiment,
                     "host": env.host,
@@ -354,10 +362,10 @@ class _Run:
         try:
             status, error = self._loop()
         except KeyboardInterrupt:
-            self._end("crash", "interrupted by SIGINT (Ctrl-C)", exit_code=130)
+            self._interrupted("interrupted by SIGINT (Ctrl-C)", exit_code=130)
             return self.result
         except RunInterrupted as exc:
-            self._end("crash", str(exc), exit_code=128 + exc.signum)
+            self._interrupted(str(exc), exit_code=128 + exc.signum)
             return self.result
         except BaseException as exc:
             self._end("crash", f"{type(exc).__name__}: {exc}", exit_code=1)
@@ -502,6 +510,17 @@ class _Run:
         res = self.result
         return {"t": time.time(), "step": res.steps, "tokens": res.tokens, "flops": res.flops,
                 "train_time": res.train_time, "progress": progress}  # fmt: skip
+
+    def _interrupted(self, why: str, exit_code: int) -> None:
+        if not self.request.adopt:
+            self._end("crash", why, exit_code)
+            return
+        # In a Slurm job, a signal is Slurm stopping the job: the submitter writes the
+        # end with Slurm's reason (time limit, cancel, preemption).
+        res = self.result
+        res.status, res.error, res.exit_code = "crash", why, exit_code
+        self.writer.close()
+        self.say(f"run {self.record.run_id} {why} at step {res.steps}")
 
     def _end(self, status: metrics.EndStatus, error: str | None, exit_code: int) -> None:
         res = self.result

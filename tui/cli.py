@@ -95,14 +95,28 @@ def demo(argv: list[str]) -> int:
         help="seeds on both arms, like 1,2,3 (default: as many as org/program.md's noise table"
         " gives for the preset)",
     )
+    ap.add_argument(
+        "--executor",
+        choices=("local", "slurm"),
+        default="local",
+        help="where the runs train: here (default), or as jobs on this machine's Slurm cluster",
+    )
     args = ap.parse_args(argv)
     from missionctl.agents.demo import workspace as demo_org
 
     if not args.no_app and not sys.stdout.isatty():
         raise UserError("the app needs a terminal; use `missionctl demo --no-app` without one")
     _check_plan(args.preset, args.seeds)
+    if args.executor == "slurm":
+        from missionctl.train.slurm import client
+
+        print(f"runs go to Slurm: {client.check_cluster()}")
     ws, made = demo_org.make_workspace(
-        Path(args.path), researchers=args.researchers, preset=args.preset, seeds=args.seeds
+        Path(args.path),
+        researchers=args.researchers,
+        preset=args.preset,
+        seeds=args.seeds,
+        executor=args.executor,
     )
     print(f"{'made' if made else 'reusing'} the demo workspace {ws.root}")
     org = Org(ws)

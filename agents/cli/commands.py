@@ -36,7 +36,9 @@ def down(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     hub = Hub.find()
     if not hub.tmux.server_running() and not hub.leftovers():
-        print("the org is not running")
+        # Its jobs may outlive it on Slurm: those are stopped all the same.
+        jobs = hub.down(grace=args.grace) if hub.on_slurm else []
+        print("the org is not running" + (f"; stopped {', '.join(jobs)}" if jobs else ""))
         return 0
     stopped = hub.down(grace=args.grace)
     print(f"stopped {', '.join(stopped) if stopped else 'nothing'}; the hub is down")
@@ -152,8 +154,14 @@ def resume(argv: list[str]) -> int:
 
 def kill(argv: list[str]) -> int:
     hub, agent = _one_agent("kill", "End an agent and everything it started.", argv)
+    hub.org.agent(agent)  # an unknown name is an error before any job is touched
+    try:
+        cancelled = hub.cancel_jobs(agent, f"`missionctl kill {agent}`")
+        jobs = f", {plural(cancelled, 'Slurm job')} cancelled" if cancelled else ""
+    except UserError as exc:  # the agent is killed all the same
+        jobs = f"; its Slurm jobs were not cancelled: {exc}"
     ended = plural(len(hub.kill(agent)), "process")
-    return _said(agent, f"killed ({ended}); its last screen stays in its window")
+    return _said(agent, f"killed ({ended}{jobs}); its last screen stays in its window")
 
 
 def restart(argv: list[str]) -> int:

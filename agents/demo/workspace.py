@@ -51,7 +51,9 @@ if __name__ == "__main__":
 GITIGNORE = "__pycache__/\n/runs/\n"
 
 
-def org_toml(researchers: int, preset: str, seeds: str | None, max_runs: int) -> str:
+def org_toml(
+    researchers: int, preset: str, seeds: str | None, max_runs: int, executor: str = "local"
+) -> str:
     lines = [
         MARKER,
         "[org]",
@@ -65,6 +67,16 @@ def org_toml(researchers: int, preset: str, seeds: str | None, max_runs: int) ->
         "",
         "[runs]",
         f"max_concurrent = {max_runs}  # a run per core: agents queue, the machine never thrashes",
+    ]
+    if executor == "slurm":
+        lines += [
+            'executor = "slurm"            # every run a job on the Slurm cluster; Slurm queues',
+            "",
+            "[runs.slurm]",
+            "cpus = 1                      # per run",
+            'poll = "1s"                   # a one-node cluster of our own: ask it often',
+        ]
+    lines += [
         "",
         "[[agent]]",
         'name = "chief"',
@@ -86,14 +98,28 @@ def org_toml(researchers: int, preset: str, seeds: str | None, max_runs: int) ->
 
 
 def make_workspace(
-    path: Path, *, researchers: int = 7, preset: str = "cpu-tiny", seeds: str | None = None
+    path: Path,
+    *,
+    researchers: int = 7,
+    preset: str = "cpu-tiny",
+    seeds: str | None = None,
+    executor: str = "local",
 ) -> tuple[Workspace, bool]:
-    """Create (or find) the demo workspace at `path`; True if it was made now."""
+    """Create (or find) the demo workspace at `path`; True if it was made now.
+
+    `executor = "slurm"` sends its runs to the Slurm cluster this machine is on.
+    """
     path = path.resolve()
     org_file = path / "org" / "org.toml"
     if org_file.is_file():
         if org_file.read_text(encoding="utf-8").startswith(MARKER):
-            return Workspace(path), False
+            ws = Workspace(path)
+            if ws.load_org().executor != executor:
+                raise UserError(
+                    f"the demo at {path} runs its runs with executor"
+                    f" {ws.load_org().executor!r}, not {executor!r}; give another PATH"
+                )
+            return ws, False
         raise UserError(f"{path} is a missionctl workspace but not a demo one; pick another PATH")
     if path.exists() and not path.is_dir():
         raise UserError(f"{path} is a file; give `missionctl demo` a new folder")
@@ -108,7 +134,7 @@ def make_workspace(
     (path / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
     init(path)
     max_runs = max(1, os.cpu_count() or 1)
-    org_file.write_text(org_toml(researchers, preset, seeds, max_runs), encoding="utf-8")
+    org_file.write_text(org_toml(researchers, preset, seeds, max_runs, executor), encoding="utf-8")
     env = {**os.environ}
     if proc.run(["git", "-C", str(path), "config", "user.email"], check=False).returncode != 0:
         # No git identity on this machine: sign the demo's commit as the demo.

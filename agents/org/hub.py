@@ -42,6 +42,8 @@ from missionctl.agents.tmux.server import (
 from missionctl.errors import UserError
 from missionctl.files import open_private, write_private
 from missionctl.orgfile import AgentSpec, OrgSpec
+from missionctl.train.slurm import org as slurm_jobs
+from missionctl.units import plural
 from missionctl.workspace import Workspace
 from missionctl.worktrees import AgentWorktrees
 
@@ -211,8 +213,13 @@ class Hub:
         and whatever an earlier hub that died left running; return what was stopped.
 
         All trees are signalled at once and share one grace period: agents that
-        ignore TERM cost `grace` once, not once each.
+        ignore TERM cost `grace` once, not once each. On Slurm, every job the org
+        submitted is cancelled first, and `down` returns once Slurm has ended them.
         """
+        try:
+            cancelled, not_cancelled = self.cancel_jobs(None, "`missionctl down`"), ""
+        except UserError as exc:  # the org comes down all the same
+            cancelled, not_cancelled = 0, f"no Slurm job cancelled ({exc})"
         running = self.tmux.server_running()
         panes = self.tmux.panes() if running and self.is_up() else []
         live = [p for p in panes if not p.dead]
@@ -226,7 +233,30 @@ class Hub:
             self.tmux.run("kill-server", check=False)
         for spec in self.org.agents:
             self.states.clear_paused(spec.name)
+        if self.on_slurm and not not_cancelled:
+            left = slurm_jobs.wait_gone(self.ws)
+            slurm_jobs.settle_runs(self.ws)  # the runs whose followers were stopped first
+            if cancelled:
+                stopped.append(f"{plural(cancelled, 'Slurm job')} (cancelled)")
+            if left:
+                ids = ", ".join(j.job_id for j in left)
+                stopped.append(f"Slurm jobs {ids} (still ending; `squeue --me` shows them)")
+        elif not_cancelled:
+            stopped.append(not_cancelled)
         return stopped
+
+    # -- Slurm --------------------------------------------------------------------------
+    @property
+    def on_slurm(self) -> bool:
+        """Whether the org's runs are Slurm jobs (`[runs] executor = "slurm"`)."""
+        return self.org.executor == "slurm"
+
+    def cancel_jobs(self, agent: str | None, who: str) -> int:
+        """Cancel the org's Slurm jobs, one agent's or every one; how many there were.
+        A `UserError` when Slurm does not answer."""
+        if not self.on_slurm:
+            return 0
+        return len(slurm_jobs.cancel(self.ws, agent, who))
 
     # -- one agent ------------------------------------------------------------------
     def _pane(self, agent: str) -> PaneInfo:
@@ -249,20 +279,34 @@ class Hub:
             raise UserError(f"{agent} has exited; there is nothing to pause")
         pids = proctree.freeze(pane.pid)
         self.states.set_paused(agent, pids)
+        if self.on_slurm:
+            # After the freeze: the terminal following a job must not see it suspended
+            # and write over the pause marks. Pending jobs are held, so none starts.
+            try:
+                slurm_jobs.pause(self.ws, agent)
+            except UserError as exc:
+                raise UserError(f"{agent} is paused, but its jobs are not: {exc}") from None
         return pids
 
     def resume(self, agent: str) -> None:
         pane = self._pane(agent)
         if self.states.paused_since(agent) is None:
             raise UserError(f"{agent} is not paused")
+        if self.on_slurm:
+            slurm_jobs.resume(self.ws, agent)
         proctree.thaw(pane.pid, self.states.paused_pids(agent))
         self.states.clear_paused(agent)
 
     def kill(self, agent: str, grace: float = 5.0) -> list[int]:
-        """End the agent's whole tree; its window stays with the last screen."""
+        """End the agent's whole tree, and its Slurm jobs; its window stays with the
+        last screen."""
         pane = self._pane(agent)
         if pane.dead:
             raise UserError(f"{agent} has already exited")
+        # The jobs first: the terminals following them then see why they ended. If
+        # Slurm does not answer, each terminal cancels its own job as it is ended.
+        with contextlib.suppress(UserError):
+            self.cancel_jobs(agent, f"`missionctl kill {agent}`")
         pids = proctree.terminate(pane.pid, grace=grace)
         self.states.clear_paused(agent)
         return pids
@@ -280,6 +324,8 @@ class Hub:
         provider.prepare(ctx)
         ctx.first_message()
         if not pane.dead:
+            with contextlib.suppress(UserError):  # as kill does
+                self.cancel_jobs(agent, f"`missionctl restart {agent}`")
             proctree.terminate(pane.pid, grace=grace)
         self.states.forget(agent)
         self._respawn(pane.pane_id, self.ws.worktree(agent), spec, self._wrapper_argv(spec))

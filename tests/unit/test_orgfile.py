@@ -88,6 +88,7 @@ def _agents(*blocks: str) -> str:
 
 
 HEAD = '[org]\nname = "lab"\n\n'
+SLURM = HEAD + '[runs]\nexecutor = "slurm"\n[runs.slurm]\n'  # its keys start on line 7
 
 # (case id, org.toml text, text the one-line error must contain, line it must name or None)
 BAD: list[tuple[str, str, str, int | None]] = [
@@ -132,6 +133,24 @@ BAD: list[tuple[str, str, str, int | None]] = [
     ("provider-prepare-trust-not-bool", HEAD + _agents('name = "r1"') + '[providers.codex]\nprepare_trust = "no"\n', "providers.codex.prepare_trust", 7),
     ("provider-unknown-key", HEAD + _agents('name = "r1"') + "[providers.codex]\nflags = []\n", "providers.codex.flags", 7),
     ("runs-max-concurrent-zero", HEAD + "[runs]\nmax_concurrent = 0\n" + _agents('name = "r1"'), "runs.max_concurrent", 5),
+    ("runs-executor-unknown", HEAD + '[runs]\nexecutor = "k8s"\n' + _agents('name = "r1"'), "runs.executor", 5),
+    ("slurm-not-a-table", HEAD + "[runs]\nslurm = 1\n" + _agents('name = "r1"'), "runs.slurm: must be a table", None),
+    *[
+        (case, SLURM + line + _agents('name = "r1"'), needle, 7)
+        for case, line, needle in [
+            ("slurm-unknown-key", "nodes = 2\n", "runs.slurm.nodes"),
+            ("slurm-partition-with-space", 'partition = "gpu a100"\n', "runs.slurm.partition"),
+            ("slurm-gres-with-shell", 'gres = "gpu:1;rm -rf ~"\n', "runs.slurm.gres"),
+            ("slurm-mem-in-words", 'mem = "16 GB"\n', "runs.slurm.mem"),
+            ("slurm-cpus-zero", "cpus = 0\n", "runs.slurm.cpus"),
+            ("slurm-time-limit-seconds", 'time_limit = "30s"\n', "runs.slurm.time_limit"),
+            ("slurm-time-limit-off", 'time_limit = "off"\n', "time_limit: cannot be off"),
+            ("slurm-poll-too-often", 'poll = "0.1s"\n', "runs.slurm.poll"),
+            ("slurm-options-a-string", 'sbatch_options = "--exclusive"\n', "runs.slurm.sbatch_options"),
+            ("slurm-option-of-missionctls", 'sbatch_options = ["--output=/tmp/x"]\n', "--output is set by missionctl"),
+            ("slurm-python-relative", 'python = "python3"\n', "runs.slurm.python"),
+        ]
+    ],
 ]  # fmt: skip
 
 
@@ -155,3 +174,20 @@ def test_shared_gpu_allows_two_agents_on_one_gpu() -> None:
     )
     org = orgfile.loads(text)
     assert [a.gpu for a in org.agents] == [0, 0]
+
+
+def test_runs_go_to_slurm_with_the_orgs_settings() -> None:
+    org = orgfile.loads(
+        SLURM + 'partition = "gpu,debug"\naccount = "lab"\nqos = "normal"\ntime_limit = "1h30m"\n'
+        'gres = "gpu:a100:1"\ncpus = 8\nmem = "64G"\nsbatch_options = ["--exclusive"]\n'
+        'python = "/shared/venv/bin/python"\npoll = "2s"\n' + _agents('name = "r1"')
+    )
+    assert org.executor == "slurm"
+    assert org.slurm == orgfile.SlurmSettings(
+        partition="gpu,debug", account="lab", qos="normal", time_limit=5400.0,
+        gres="gpu:a100:1", cpus=8, mem="64G", sbatch_options=("--exclusive",),
+        python="/shared/venv/bin/python", poll=2.0,
+    )  # fmt: skip
+    # Nothing said: runs train where the agent is, and Slurm's settings are the cluster's.
+    local = orgfile.loads(HEAD + _agents('name = "r1"'))
+    assert (local.executor, local.slurm) == ("local", orgfile.SlurmSettings())

@@ -11,8 +11,8 @@ from missionctl import workspace
 from missionctl.cliargs import parser
 from missionctl.errors import UserError
 from missionctl.textable import format_table
-from missionctl.train.runs.record import runs_root
 from missionctl.train.runs.reader import RunInfo, list_runs_in, load_run_in
+from missionctl.train.runs.record import runs_root
 
 
 def _json(info: RunInfo) -> dict[str, Any]:
@@ -49,7 +49,13 @@ def main(argv: list[str]) -> int:
     show.add_argument("run_id", metavar="RUN_ID")
     args = ap.parse_args(argv)
 
-    root = runs_root(_workspace())
+    ws = _workspace()
+    if ws is not None and ws.org_file.is_file() and ws.load_org().executor == "slurm":
+        # Runs whose following terminal was killed: ask Slurm how their jobs ended.
+        from missionctl.train.slurm import org as slurm_jobs
+
+        slurm_jobs.settle_runs(ws)
+    root = runs_root(ws)
     if args.verb == "show":
         print(json.dumps(_json(load_run_in(root, args.run_id)), indent=2))
         return 0
@@ -60,35 +66,26 @@ def main(argv: list[str]) -> int:
     if getattr(args, "json", False):
         print(json.dumps([_json(r) for r in runs], indent=2))
         return 0
-    print(
-        format_table(
-            [
-                "run",
-                "agent",
-                "preset",
-                "status",
-                "budget",
-                "seed",
-                "steps",
-                "val_bpb",
-                "best",
-                "created",
-            ],
-            [
-                [
-                    r.run_id,
-                    r.agent,
-                    r.preset,
-                    r.status,
-                    r.budget,
-                    r.init_seed,
-                    r.steps,
-                    _bpb(r.final_val_bpb),
-                    _bpb(r.best_val_bpb),
-                    _when(r.created),
-                ]
-                for r in runs
-            ],
-        )
-    )
+    headers = ["run", "agent", "preset", "status", "budget", "seed", "steps", "val_bpb", "best"]
+    rows: list[list[Any]] = [
+        [
+            r.run_id,
+            r.agent,
+            r.preset,
+            r.status,
+            r.budget,
+            r.init_seed,
+            r.steps,
+            _bpb(r.final_val_bpb),
+            _bpb(r.best_val_bpb),
+        ]
+        for r in runs
+    ]
+    if any(r.job_id for r in runs):  # runs on Slurm: where each job is, or how it ended
+        headers += ["job", "node", "job state"]
+        for row, r in zip(rows, runs, strict=True):
+            row += [r.job_id, r.node, r.job_state]
+    for row, r in zip(rows, runs, strict=True):
+        row.append(_when(r.created))
+    print(format_table([*headers, "created"], rows))
     return 0

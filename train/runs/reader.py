@@ -8,11 +8,13 @@ scripted agents to read their results. A run's status:
 - `ok`, `nan`, `timeout`, `crash`: its `end` event says so;
 - `unknown`: its process is gone without writing `end` (killed with SIGKILL,
   out of memory, machine rebooted).
+
+A run on Slurm is `queued` while its job waits and `running` once it trains; its
+`job.json` (see `jobfile`) adds the job id, node and Slurm's state.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections import deque
@@ -21,13 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from missionctl.errors import UserError
-from missionctl.files import NotAPlainFile, open_regular, read_regular
+from missionctl.files import NotAPlainFile, open_regular
 from missionctl.train.runs import metrics
+from missionctl.train.runs.jobfile import JobSeen, read_job
 from missionctl.train.runs.record import (
     CONFIG_FILE,
     METRICS_FILE,
     check_run_id,
     is_live,
+    read_config_file,
     runs_root,
 )
 from missionctl.workspace import Workspace
@@ -64,6 +68,10 @@ class RunInfo:
     final_val_bpb: float | None = None
     best_val_bpb: float | None = None
     error: str | None = None
+    # A run on Slurm: its job, the node it ran on, and the job's state when last seen.
+    job_id: str | None = None
+    node: str | None = None
+    job_state: str | None = None
 
     @property
     def seed(self) -> int | None:
@@ -112,11 +120,7 @@ def _head_and_tail(path: Path) -> tuple[list[metrics.Event], list[metrics.Event]
 def read_config(run_dir: Path) -> dict[str, Any]:
     """The run's `config.json` as a dict; empty when it is missing, damaged, or not a
     plain file (an agent can leave a FIFO there, which a plain open waits on forever)."""
-    try:
-        record = json.loads(read_regular(run_dir / CONFIG_FILE, _MAX_CONFIG_BYTES))
-    except (OSError, ValueError, RecursionError):  # NotAPlainFile is a ValueError
-        return {}
-    return record if isinstance(record, dict) else {}
+    return read_config_file(run_dir, _MAX_CONFIG_BYTES)
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,7 @@ def load_run_dir(path: Path) -> RunInfo:
     run = read_run_events(path)
     record, start, end, evals = run.record, run.start, run.end, run.evals
     best = min((e.val_bpb for e in evals), default=None)
+    job = read_job(path)
     return RunInfo(
         run_id=path.name,
         path=path,
@@ -187,6 +192,9 @@ def load_run_dir(path: Path) -> RunInfo:
         final_val_bpb=end.final_val_bpb if end else (evals[-1].val_bpb if evals else None),
         best_val_bpb=end.best_val_bpb if end else best,
         error=end.error if end else run.problem,
+        job_id=job.job_id if job else (start.slurm_job_id if start else None),
+        node=(start.slurm_node if start else None) or (job.node if job else None),
+        job_state=job.state_text() if job else None,
     )
 
 
@@ -253,6 +261,7 @@ class RunProgress:
     mfu: float | None = None
     budget: str | None = None
     as_of: float | None = None
+    job: JobSeen | None = None  # a run on Slurm: its job as last seen
 
 
 class MetricsTail:
@@ -348,8 +357,9 @@ class MetricsTail:
             eta = elapsed * (1 - step.progress) / step.progress
         if self._end is not None:
             eta = 0.0
+        job = read_job(self.path.parent) if self._end is None else None
         return RunProgress(
-            run_id=start.run_id if start else None,
+            run_id=start.run_id if start else (self.path.parent.name if job else None),
             status=status,
             step=step.step if step else 0,
             total_steps=start.total_steps if start else None,
@@ -362,4 +372,5 @@ class MetricsTail:
             mfu=step.mfu if step else None,
             budget=_budget_text(start.budget) if start else None,
             as_of=self._last_t,
+            job=job,
         )

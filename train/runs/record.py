@@ -11,6 +11,13 @@ Layout of `<runs dir>/<run_id>/`:
   kernel drops it when the process dies, so a reader tells a live run from a
   dead one without trusting pids.
 
+A run on Slurm (see `missionctl.train.slurm`) adds: `job.sh` (the batch script),
+`job.json` (the job's id and its last state seen: pending and why, running on
+which node, how it ended), `output.log` (what the job printed), `job.paused`
+(while `missionctl pause` holds the job) and `job.lock`. There `run.lock` is
+held by the process that submitted the job and follows it on the login node,
+and `job.lock` by the trainer in the job: the run is live while either is.
+
 The runs dir is `.missionctl/runs/` of the workspace in `MISSIONCTL_WORKSPACE`,
 else `./runs/`.
 """
@@ -38,6 +45,7 @@ from missionctl.files import (
     make_private_dir,
     open_private,
     open_regular,
+    read_regular,
     write_private,
 )
 
@@ -46,6 +54,11 @@ CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
 DIFF_FILE = "diff.patch"
 LOCK_FILE = "run.lock"
+JOB_FILE = "job.json"
+JOB_LOCK_FILE = "job.lock"
+JOB_PAUSED_FILE = "job.paused"
+JOB_SCRIPT_FILE = "job.sh"
+OUTPUT_FILE = "output.log"
 
 
 def runs_root(ws: workspace.Workspace | None) -> Path:
@@ -114,24 +127,38 @@ def git_state(cwd: Path) -> GitState:
 
 
 class RunRecord:
-    """A reserved run directory whose lock this process holds until `close()`."""
+    """A reserved run directory whose lock this process holds until `close()`.
 
-    def __init__(self, root: Path, run_id: str) -> None:
+    `adopt=True` takes over a directory reserved by another process: the trainer
+    in a Slurm job adopts the run its submitter reserved on the login node, and
+    holds `job.lock` beside the submitter's `run.lock`.
+    """
+
+    def __init__(self, root: Path, run_id: str, *, adopt: bool = False) -> None:
         check_run_id(run_id)
         self.run_id = run_id
         self.path = root / run_id
-        try:
-            make_private_dir(root)
-            self.path.mkdir(mode=PRIVATE_DIR_MODE)
-        except FileExistsError:
-            raise UserError(
-                f"a run called {run_id!r} already exists in {root}; choose another --run-id"
-            ) from None
-        except OSError as exc:
-            raise UserError(
-                f"cannot create the run directory {self.path}: {exc.strerror}"
-            ) from None
-        fd = open_private(self.path / LOCK_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        self.adopted = adopt
+        if adopt:
+            if not (self.path / CONFIG_FILE).is_file() or self.path.is_symlink():
+                raise UserError(
+                    f"run {run_id!r} was not reserved in {root}; a Slurm job adopts only the"
+                    " run its submitter reserved"
+                )
+        else:
+            try:
+                make_private_dir(root)
+                self.path.mkdir(mode=PRIVATE_DIR_MODE)
+            except FileExistsError:
+                raise UserError(
+                    f"a run called {run_id!r} already exists in {root}; choose another --run-id"
+                ) from None
+            except OSError as exc:
+                raise UserError(
+                    f"cannot create the run directory {self.path}: {exc.strerror}"
+                ) from None
+        lock = self.path / (JOB_LOCK_FILE if adopt else LOCK_FILE)
+        fd = open_private(lock, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         self._lock: IO[bytes] | None = os.fdopen(fd, "wb")
         fcntl.flock(self._lock, fcntl.LOCK_EX)
 
@@ -140,15 +167,25 @@ class RunRecord:
         return self.path / METRICS_FILE
 
     def write_config(self, record: dict[str, Any]) -> None:
-        """Write `config.json` whole: readers poll for it and must never see half of it."""
+        """Write `config.json` whole: readers poll for it and must never see half of it.
+
+        An adopted run keeps what its submitter recorded that `record` does not say
+        (the executor, the job) and when it was created; the rest is the job's.
+        """
+        if self.adopted:
+            submitted = read_config_file(self.path)
+            created = submitted.get("created", record.get("created"))
+            record = {**submitted, **record, "created": created}
         write_private(self.path / CONFIG_FILE, json.dumps(record, indent=2, sort_keys=True) + "\n")
 
     def write_diff(self, diff: str) -> None:
         write_private(self.path / DIFF_FILE, diff)
 
     def discard(self) -> None:
-        """Remove the directory of a run that never started."""
-        shutil.rmtree(self.path, ignore_errors=True)
+        """Remove the directory of a run that never started (never an adopted one: the
+        process that reserved it decides, once the job is over)."""
+        if not self.adopted:
+            shutil.rmtree(self.path, ignore_errors=True)
 
     def close(self) -> None:
         """Release the lock: from now on readers see the run as finished (or dead)."""
@@ -157,10 +194,9 @@ class RunRecord:
             self._lock = None
 
 
-def is_live(run_dir: Path) -> bool:
-    """True while the process that owns `run_dir` is alive (it holds the run's lock)."""
+def _held(path: Path) -> bool:
     try:
-        lock = open_regular(run_dir / LOCK_FILE)  # a FIFO put there must not block the reader
+        lock = open_regular(path)  # a FIFO put there must not block the reader
     except (NotAPlainFile, OSError):
         return False
     with lock:
@@ -169,3 +205,19 @@ def is_live(run_dir: Path) -> bool:
         except BlockingIOError:
             return True
         return False
+
+
+def is_live(run_dir: Path) -> bool:
+    """True while a process that owns `run_dir` is alive: the trainer (or, for a run on
+    Slurm, the process following the job) holds `run.lock`, a job's trainer `job.lock`."""
+    return _held(run_dir / LOCK_FILE) or _held(run_dir / JOB_LOCK_FILE)
+
+
+def read_config_file(run_dir: Path, max_bytes: int = 1 << 20) -> dict[str, Any]:
+    """The run's `config.json` as a dict; empty when it is missing, damaged, or not a
+    plain file (an agent can leave a FIFO there, which a plain open waits on forever)."""
+    try:
+        record = json.loads(read_regular(run_dir / CONFIG_FILE, max_bytes))
+    except (OSError, ValueError, RecursionError):  # NotAPlainFile is a ValueError
+        return {}
+    return record if isinstance(record, dict) else {}

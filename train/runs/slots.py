@@ -46,8 +46,14 @@ def slot_limit(ws: Workspace | None) -> int | None:
 
 
 def cpu_count() -> int:
-    """CPU cores this process may run on (its affinity, not the machine's total)."""
-    return len(os.sched_getaffinity(0))
+    """CPU cores this process may run on: its affinity, not the machine's total; in a
+    Slurm job, no more than the job was given (Slurm need not pin the job to them)."""
+    cores = len(os.sched_getaffinity(0))
+    if os.environ.get("SLURM_JOB_ID"):
+        given = os.environ.get("SLURM_CPUS_PER_TASK") or os.environ.get("SLURM_CPUS_ON_NODE")
+        if given and given.isascii() and given.isdigit() and int(given) > 0:
+            return min(cores, int(given))
+    return cores
 
 
 def default_threads(limit: int | None) -> int:

@@ -28,7 +28,8 @@ def run_text(
     """`run …9f2a softcap-off/nocap 120/400 30% ETA 1m35s bpb 2.45 ▁▃▅▇ 2.31 12.3k tok/s`.
 
     Most useful first: a narrow cell cuts the end of the line. The experiment and
-    arm the run was started for come right after its id.
+    arm the run was started for come right after its id. A run on Slurm then says
+    where its job is: `run …9f2a job 42 pending (Priority)`, then `job 42 on node7`.
     """
     text = Text()
     if run is None or run.run_id is None:
@@ -37,6 +38,14 @@ def run_text(
     text.append(f"run …{run.run_id[-4:]} ", style="bold")
     if experiment is not None:
         text.append(f"{experiment}/{arm} ", style="magenta")
+    job = run.job
+    if job is not None and run.status in ("queued", "running"):
+        if job.state == "RUNNING" and not job.paused and run.step:
+            text.append(f"job {job.job_id} on {job.node} ", style="dim")
+        else:
+            text.append(f"{job.describe()} ", style="yellow")
+            if not run.step:
+                return text  # nothing trained yet: where the job is, is the news
     if run.status != "running":
         text.append(f"{run.status} ", style="bold")
     total = f"/{run.total_steps}" if run.total_steps else ""

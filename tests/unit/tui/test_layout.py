@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from missionctl.train.runs.jobfile import JobSeen
 from missionctl.train.runs.reader import RunProgress
 from missionctl.tui import layout
 from missionctl.tui.widgets.metrics_strip import run_text, sparkline
@@ -46,6 +47,23 @@ def test_run_text_puts_the_most_useful_first() -> None:
     done = RunProgress(run_id="x-1234", status="nan", step=7, total_steps=10, fraction=0.7)
     assert run_text(done).plain.startswith("run …1234 nan 7/10 70%")
     assert run_text(None).plain == "no run yet"
+
+
+def test_run_text_says_where_a_slurm_job_is_until_it_trains() -> None:
+    run_id = "r1-20261124T070102-9f2a"
+    pending = JobSeen(job_id="42", state="PENDING", reason="Priority")
+    assert run_text(RunProgress(run_id=run_id, status="queued", job=pending)).plain == (
+        "run …9f2a job 42 pending (Priority) "
+    )
+    started = JobSeen(job_id="42", state="RUNNING", node="gpu7")
+    waiting = RunProgress(run_id=run_id, status="running", job=started)
+    assert run_text(waiting).plain == "run …9f2a job 42 running on gpu7 "
+    training = RunProgress(run_id=run_id, status="running", step=120, total_steps=400,
+                           fraction=0.3, eta_s=95, tok_s=12345.0, job=started)  # fmt: skip
+    assert run_text(training).plain.startswith("run …9f2a job 42 on gpu7 120/400 30% ETA 1m35s")
+    paused = RunProgress(run_id=run_id, status="running", step=120, total_steps=400,
+                         fraction=0.3, job=JobSeen(job_id="42", state="RUNNING", paused=True))  # fmt: skip
+    assert run_text(paused).plain.startswith("run …9f2a job 42 suspended (paused) 120/400 30%")
 
 
 def test_the_loss_sparkline() -> None:
