@@ -85,7 +85,7 @@ def wait_gone(
         time.sleep(0.5)  # asking Slurm again: it sends no word when a job has gone
 
 
-def _suspend(agent: str, job_ids: list[str]) -> PausedBy:
+def _suspend(job_ids: list[str]) -> PausedBy:
     """Suspend the running jobs; how it was done. Where only operators may suspend
     (most clusters), their processes are stopped instead, as the jobs' owner may:
     they keep their node and their time limit runs on, but they compute nothing."""
@@ -95,7 +95,7 @@ def _suspend(agent: str, job_ids: list[str]) -> PausedBy:
     except proc.CommandError as exc:
         # Slurm 22.05, for a user who is no operator: "Access/permission denied for job 42".
         if "permission denied" not in exc.stderr.lower():
-            raise UserError(f"Slurm would not suspend {agent}'s jobs: {exc}") from None
+            raise UserError(f"Slurm would not suspend them: {exc}") from None
     client.cancel(job_ids, sig=signal.SIGSTOP)
     return "signal"
 
@@ -115,7 +115,7 @@ def pause(ws: Workspace, agent: str) -> list[OrgJob]:
     for group, act in ((running, _suspend), (pending, _hold)):
         if not group:
             continue
-        how = act(agent, [j.job_id for j in group])
+        how = act([j.job_id for j in group])
         for job in group:
             run_dir = _run_dir(ws, job)
             if run_dir is not None:
@@ -123,12 +123,12 @@ def pause(ws: Workspace, agent: str) -> list[OrgJob]:
     return found
 
 
-def _hold(agent: str, job_ids: list[str]) -> PausedBy:
+def _hold(job_ids: list[str]) -> PausedBy:
     try:
         # uhold, not hold: a hold by root (an operator) is one only an operator may release.
         client.control("uhold", job_ids)
     except proc.CommandError as exc:
-        raise UserError(f"Slurm would not hold {agent}'s pending jobs: {exc}") from None
+        raise UserError(f"Slurm would not hold the pending ones: {exc}") from None
     return "hold"
 
 
