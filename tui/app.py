@@ -8,10 +8,12 @@ and the mail watcher, which only post messages.
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 
-from textual import work
+from textual import events, work
 from textual.app import App, SuspendNotSupported, SystemCommand
 from textual.screen import Screen
 
@@ -29,8 +31,10 @@ from missionctl.tui.messages import (
     HelpRequested,
     LedgerChanged,
     LedgerRequested,
+    LiveModeChanged,
     MailArrived,
     MailRequested,
+    PanesShown,
     QuitRequested,
     SnapshotReady,
     TakeoverRequested,
@@ -51,9 +55,12 @@ KEEP_RUNNING = (
 )
 
 NO_TAKEOVER = (
-    "This app has no terminal of its own to hand over (it runs in a browser or"
-    " headless); take over from a terminal with `missionctl attach AGENT`."
+    "No terminal of its own to hand over here (a browser, or headless): typing goes to"
+    " {agent} instead (live send; C-] comes back). The real terminal: `missionctl attach"
+    " {agent}` from a shell."
 )
+# What ends live send: C-], as in takeover (tmux's own detach key in the hub).
+LIVE_EXIT_KEY = "ctrl+right_square_bracket"
 
 
 class MissionControlApp(App[None]):
@@ -86,6 +93,50 @@ class MissionControlApp(App[None]):
             Verb.STANDUP: self._standup,
             Verb.UP: self._up,
         }
+
+    # -- live send: keys to the selected agent's pane ------------------------------------
+    async def on_event(self, event: events.Event) -> None:
+        """In live send every key and paste goes to the agent, ahead of every binding
+        (the app's own ctrl+q and ctrl+p included: an agent's readline wants them)."""
+        agent = self.grid.live_agent
+        live = (
+            agent is not None
+            and isinstance(event, events.Key | events.Paste)
+            and not event.is_forwarded
+            and self.screen is self.grid  # a dialog on top gets its own keys
+        )
+        if live and isinstance(event, events.Key):
+            event.stop()
+            if event.key == LIVE_EXIT_KEY:
+                self.grid.end_live()
+            else:
+                assert agent is not None
+                character = event.character if event.character else None
+                self._typed(self.source.send_key(agent, event.key, character))
+            return
+        if live and isinstance(event, events.Paste):
+            event.stop()
+            assert agent is not None
+            self._typed(self.source.paste(agent, event.text))
+            return
+        await super().on_event(event)
+
+    def _typed(self, sent: Awaitable[None]) -> None:
+        def done(future: asyncio.Future[None]) -> None:
+            error = None if future.cancelled() else future.exception()
+            if error is not None and self.grid.live_agent is not None:
+                # The window went away or tmux refused: say so once and stop typing.
+                self.grid.end_live()
+                self.notify(f"live send stopped: {error}", severity="error", markup=False)
+
+        asyncio.ensure_future(sent).add_done_callback(done)
+
+    def on_live_mode_changed(self, message: LiveModeChanged) -> None:
+        if message.agent is not None:
+            self.source.select(message.agent)  # its screen at the fast rate meanwhile
+
+    def on_panes_shown(self, message: PanesShown) -> None:
+        self.source.set_shown(message.agents)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def on_mount(self) -> None:
@@ -173,7 +224,8 @@ class MissionControlApp(App[None]):
         except UserError as exc:  # the hub went away, before or meanwhile
             self.notify(str(exc), severity="error", markup=False)
         except SuspendNotSupported:  # no terminal of ours to hand over (a browser, a test)
-            self.notify(NO_TAKEOVER, severity="warning", markup=False)
+            self.notify(NO_TAKEOVER.format(agent=message.agent), severity="warning", markup=False)
+            self.grid.start_live()
         self.grid.resize_windows(force=True)
         self.source.refresh()
 
@@ -277,6 +329,14 @@ class MissionControlApp(App[None]):
             if row.palette is not None:
                 title, help_text = row.palette
                 yield SystemCommand(title, help_text, getattr(self.grid, f"action_{row.action}"))
+        # Jump to any agent by name: with 32 agents, faster than keys and pages.
+        for cell in self.grid.cells:
+            state = cell.view.state.name if cell.view is not None else "unknown"
+            yield SystemCommand(
+                f"Jump to {cell.agent}",
+                f"agent {cell.index + 1}, {state}",
+                partial(self.grid.select_agent, cell.agent),
+            )
 
 
 def _named(agent: str | None) -> str:

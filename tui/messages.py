@@ -127,3 +127,22 @@ class DigestRequested(Message):
 
 class QuitRequested(Message):
     """Quit the app; the org keeps running."""
+
+
+class PanesShown(Message):
+    """These agents' terminals are on screen now: capture only them."""
+
+    def __init__(self, agents: tuple[str, ...]) -> None:
+        super().__init__()
+        self.agents = agents
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, PanesShown)
+
+
+class LiveModeChanged(Message):
+    """Live send began (`agent` gets every key until C-]) or ended (`agent` is None)."""
+
+    def __init__(self, agent: str | None) -> None:
+        super().__init__()
+        self.agent = agent
