@@ -19,7 +19,7 @@ import contextlib
 import logging
 import math
 import shlex
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -158,6 +158,7 @@ class ControlClient:
         # Counters for tests and benchmarks: panes tmux paused for us, captures sent.
         self.pauses = 0
         self.captures = 0
+        self.captured: Counter[str] = Counter()  # captures by agent
 
     # -- PaneSource ---------------------------------------------------------------
 
@@ -639,6 +640,7 @@ class ControlClient:
             # One batch in flight: the next waits for every reply of this one.
             futures = conn.send([f"capture-pane -p -e -N -t {pane}" for pane in due])
             self.captures += len(due)
+            self.captured.update(self._pane_agents.get(pane, "") for pane in due)
             replies = await asyncio.gather(*futures)
             for pane, reply in zip(due, replies, strict=True):
                 self._deliver(pane, reply)
