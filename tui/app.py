@@ -9,7 +9,9 @@ and the mail watcher, which only post messages.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 
@@ -17,15 +19,19 @@ from textual import events, work
 from textual.app import App, SuspendNotSupported, SystemCommand
 from textual.screen import Screen
 
+from missionctl.agents.notify.notices import Notice, RateLimit, Watch, mail_notice
+from missionctl.agents.org.monitor import OrgSnapshot
 from missionctl.agents.tmux.panes import PaneEvent, PaneSource
 from missionctl.errors import UserError
 from missionctl.ledger.board import LedgerBoard
 from missionctl.mailbox import Message
 from missionctl.tui.actions import ACTIONS
+from missionctl.tui.alerts import terminal_alert
 from missionctl.tui.backend import OrgBackend
 from missionctl.tui.messages import (
     ActionDone,
     AgentSelected,
+    AlertsReady,
     ControlRequested,
     DigestRequested,
     HelpRequested,
@@ -86,6 +92,10 @@ class MissionControlApp(App[None]):
         self._stop = threading.Event()
         self._unsubscribe: Callable[[], None] | None = None
         self._stop_mail: Callable[[], None] | None = None
+        # Notifications: the same rules as the supervisor's [notify], shown here.
+        self._watch = Watch(backend.name)
+        self._alert_limit = RateLimit(repeat_after=60.0)
+        self._started = time.time()
         self._verbs: dict[Verb, Callable[[str | None], str]] = {
             Verb.PAUSE: self._pause,
             Verb.KILL: self._kill,
@@ -167,6 +177,9 @@ class MissionControlApp(App[None]):
             try:
                 snapshot = self.backend.snapshot()
                 self.grid.post_message(SnapshotReady(snapshot))
+                notices = self._notices(snapshot)
+                if notices:
+                    self.post_message(AlertsReady(notices))
                 # The ledger only when it changed: two stats, and the runs shown now.
                 runs = tuple((a.name, a.run.run_id, a.run.status) for a in snapshot.agents if a.run)
                 board = self.backend.ledger_board(runs)
@@ -175,6 +188,40 @@ class MissionControlApp(App[None]):
             except Exception as exc:  # a bad look must not end the watching
                 self.log.error(f"snapshot failed: {exc}")
             self._stop.wait(self.poll_interval)
+
+    def _notices(self, snapshot: OrgSnapshot) -> list[Notice]:
+        """What changed since the last snapshot that a person should hear about."""
+        if not snapshot.running:
+            return []  # the org stopping is not every agent's news
+        notices = self._watch.states({a.name: a.state for a in snapshot.agents})
+        runs = {
+            a.name: (a.run.run_id, a.run.status)
+            for a in snapshot.agents
+            if a.run is not None and a.run.run_id is not None
+        }
+        return notices + self._watch.runs(runs)
+
+    def on_alerts_ready(self, message: AlertsReady) -> None:
+        for notice in message.notices:
+            self.alert(notice)
+
+    def alert(self, notice: Notice) -> None:
+        """Tell the person: a toast in the app, and the terminal's bell and notification."""
+        if not self._alert_limit.allow(notice, time.monotonic()):
+            return
+        severity = "warning" if notice.event in ("needs-you", "mail") else "error"
+        self.notify(notice.message, title=notice.title, severity=severity, markup=False)
+        self._ring(notice)
+
+    def _ring(self, notice: Notice) -> None:
+        """The terminal's bell and desktop notification (none headless; a bell in a browser)."""
+        if self._driver is None or self.is_headless:
+            return
+        if self.is_web:
+            self.bell()  # a browser tab has no desktop notification sequence
+            return
+        inside_tmux = bool(os.environ.get("TMUX"))
+        self._driver.write(terminal_alert(notice.title, notice.message, inside_tmux=inside_tmux))
 
     @work(thread=True, group="mail")
     def load_mail(self) -> None:
@@ -200,6 +247,10 @@ class MissionControlApp(App[None]):
                 title="Mail for you",
                 markup=False,
             )
+            news = mail_notice(message.mail, self.backend.name)
+            # Only news: the history loaded at start rang when it arrived.
+            if news is not None and message.mail.time.timestamp() >= self._started - 1.0:
+                self._ring(news)  # who and what, never the subject
 
     # -- what the grid asks for -------------------------------------------------------------
     def on_agent_selected(self, message: AgentSelected) -> None:

@@ -6,6 +6,7 @@ import enum
 
 from textual.message import Message
 
+from missionctl.agents.notify.notices import Notice
 from missionctl.agents.org.monitor import OrgSnapshot
 from missionctl.ledger.board import LedgerBoard
 from missionctl.mailbox import Message as Mail
@@ -146,3 +147,12 @@ class LiveModeChanged(Message):
     def __init__(self, agent: str | None) -> None:
         super().__init__()
         self.agent = agent
+
+
+class AlertsReady(Message):
+    """Things a person should hear about now (an agent needs them, an error exit, a
+    crashed run), from comparing this snapshot with the last."""
+
+    def __init__(self, notices: list[Notice]) -> None:
+        super().__init__()
+        self.notices = notices

@@ -130,3 +130,35 @@ async def test_focus_layout_with_32_agents_is_an_overview() -> None:
         assert all(c.size.height <= 2 for c in others)  # a header (and strip) each
         # Only the large cell shows a terminal, so only it is captured.
         assert org.source.shown == frozenset({"r23"})
+
+
+async def test_the_app_notifies_of_needs_you_error_exits_and_crashed_runs() -> None:
+    from dataclasses import replace
+
+    from textual.message import Message as TextualMessage
+    from textual.notifications import Notify
+
+    app, org = make_app(16)
+    org.mail = []  # only the agents' news here
+    notes: list[tuple[str, str]] = []
+
+    def hook(message: TextualMessage) -> None:
+        if isinstance(message, Notify):
+            notes.append((message.notification.title, message.notification.message))
+
+    async with app.run_test(size=(200, 56), message_hook=hook) as pilot:
+        await until(pilot, lambda: all(c.view is not None for c in app.grid.cells))
+        await pilot.pause(0.2)  # a few snapshots: the baseline
+        assert notes == []
+        org.set_state("r14", "needs-you")
+        org.set_state("r3", "exited(0)")  # a clean exit is no news
+        await until(pilot, lambda: any(t == "r14 needs you" for t, _ in notes))
+        org.set_state("r5", "exited(2)")
+        view = org.snap.agents[6]
+        assert view.run is not None
+        crashed = replace(view, run=replace(view.run, status="crash"))
+        org.snap = replace(org.snap, agents=(*org.snap.agents[:6], crashed, *org.snap.agents[7:]))
+        await until(pilot, lambda: len(notes) >= 3)
+        await pilot.pause(0.2)
+        titles = [t for t, _ in notes]
+        assert titles == ["r14 needs you", "r5 exited with code 2", "r7's run crashed"]
