@@ -88,9 +88,11 @@ class FakeOrg:
         return self.snap
 
     def set_state(self, agent: str, state: str) -> None:
+        code = int(state[7:-1]) if state.startswith("exited(") else None
+        new = AgentState(state, exit_code=code)
         self.snap = replace(
             self.snap,
-            agents=tuple(replace(a, state=AgentState(state)) if a.name == agent else a
+            agents=tuple(replace(a, state=new) if a.name == agent else a
                          for a in self.snap.agents),
         )  # fmt: skip
 
