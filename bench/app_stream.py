@@ -341,21 +341,22 @@ def _install_probe(seen: dict[tuple[str, int], int]) -> None:
 
 def _install_key_probe(frames: list[list[int]]) -> None:
     """Record, per selection change, when it happened and when the first frame written
-    after the newly selected cell's header was repainted went out: [select, frame]."""
+    after the newly selected cell's header was repainted went out: [select, frame].
+    A selection overtaken by the next before a frame showed it gets that frame."""
     from textual.app import App
 
     from missionctl.tui.screens.grid import GridScreen
     from missionctl.tui.widgets.agent_cell import CellHeader
 
     painted: dict[int, int] = {}
-    pending: list[tuple[int, int]] = []  # (header id, selected at)
+    pending: list[tuple[int, int]] = []  # (header id, selected at), oldest first
     select, render_lines, display = GridScreen._select, CellHeader.render_lines, App._display
 
     def probed_select(self: GridScreen, index: int) -> None:
         before = self.selected
         select(self, index)
         if self.selected != before:
-            pending[:] = [(id(self.cells[self.selected].header), time.monotonic_ns())]
+            pending.append((id(self.cells[self.selected].header), time.monotonic_ns()))
 
     def probed_render_lines(self: CellHeader, crop: Any) -> Any:
         painted[id(self)] = time.monotonic_ns()
@@ -363,8 +364,9 @@ def _install_key_probe(frames: list[list[int]]) -> None:
 
     def probed_display(self: App[Any], screen: Any, renderable: Any) -> None:
         display(self, screen, renderable)
-        if pending and renderable is not None and painted.get(pending[0][0], 0) > pending[0][1]:
-            frames.append([pending[0][1], time.monotonic_ns()])
+        if pending and renderable is not None and painted.get(pending[-1][0], 0) > pending[-1][1]:
+            now = time.monotonic_ns()
+            frames.extend([at, now] for _, at in pending)
             pending.clear()
 
     GridScreen._select = probed_select  # type: ignore[method-assign]
@@ -573,11 +575,14 @@ def measure(hub: Any, source: str, args: argparse.Namespace, workdir: Path) -> R
         if window_start <= printed <= window_end:
             ms = (rendered - printed) / 1e6
             (selected if agent == data["selected"] else others).append(ms)
-    # Each key's selection change, in order; a frame belongs to the key sent before it.
-    frames = [frame for _, frame in data["frames"] if frame >= window_end]
-    keys_ms = [(frame - key) / 1e6 for key, frame in zip(sent, frames, strict=False)]
-    if args.keys and len(frames) != len(sent):
-        print(f"  ({len(sent)} keys sent, {len(frames)} selection frames seen)")
+    # Each selection change belongs to the last key written before it.
+    keys_ms = []
+    for selected_at, frame in data["frames"]:
+        before = [key for key in sent if key <= selected_at]
+        if before and selected_at - before[-1] < KEY_INTERVAL_S * 1e9:
+            keys_ms.append((frame - before[-1]) / 1e6)
+    if args.keys and len(keys_ms) != len(sent):
+        print(f"  ({len(sent)} keys sent, {len(keys_ms)} selection frames seen)")
     return RunResult(
         source=source,
         app_cpu=100 * (app1 - app0) / wall,

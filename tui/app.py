@@ -175,7 +175,8 @@ class MissionControlApp(App[None]):
         """Look at the org about once a second; a newer snapshot replaces a queued one."""
         while not self._stop.is_set():
             try:
-                snapshot = self.backend.snapshot()
+                # Machine use only where a strip shows it: the agents on screen.
+                snapshot = self.backend.snapshot(self.grid.shown_agents or None)
                 self.grid.post_message(SnapshotReady(snapshot))
                 notices = self._notices(snapshot)
                 if notices:

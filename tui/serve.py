@@ -100,13 +100,12 @@ class GuardedServer(Server):
             return "a token is needed: open the URL `missionctl serve` printed"
         return None
 
-    async def handle_index(self, request: web.Request) -> dict[str, Any]:  # type: ignore[override]
-        # The page's WebSocket and scripts at the address the browser used (a server
-        # bound to 0.0.0.0 is reached by some other name), unless --public-url says.
+    async def handle_index(self, request: web.Request) -> Any:
+        """The page, its WebSocket and scripts at the address the browser used (a server
+        bound to 0.0.0.0 is reached by some other name), unless --public-url says."""
         if self._fixed_url is None:
             self.public_url = f"{request.scheme}://{request.host}"
-        result: dict[str, Any] = await super().handle_index(request)
-        return result
+        return await super().handle_index(request)
 
     async def on_startup(self, app: web.Application) -> None:
         """Say where to point a browser (textual-serve's banner would show the command)."""

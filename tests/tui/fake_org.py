@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Collection, Hashable, Iterator
 from dataclasses import replace
 
 from missionctl.agents.org.monitor import AgentView, OrgSnapshot, Usage
@@ -72,6 +72,7 @@ class FakeOrg:
         self.board: LedgerBoard | None = None  # set it to have the app receive it
         self._board_sent: LedgerBoard | None = None
         self.digest: Message | None = None
+        self.usage_asked: Collection[str] | None = None
 
     @property
     def name(self) -> str:
@@ -84,7 +85,8 @@ class FakeOrg:
     def pane_source(self) -> PaneSource:
         return self.source
 
-    def snapshot(self) -> OrgSnapshot:
+    def snapshot(self, usage_for: Collection[str] | None = None) -> OrgSnapshot:
+        self.usage_asked = usage_for
         return self.snap
 
     def set_state(self, agent: str, state: str) -> None:

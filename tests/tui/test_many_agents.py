@@ -58,6 +58,8 @@ async def test_cells_stay_readable_on_pages(
         assert resized == set(names(count)[:per_page])
         roster = grid.query_one("#roster", Roster)
         assert roster.display == (pages > 1)
+        # Machine use is read for the agents on screen only.
+        await until(pilot, lambda: set(org.usage_asked or ()) == set(names(count)[:per_page]))
 
 
 async def test_number_keys_and_pages_reach_every_agent() -> None:
