@@ -17,6 +17,7 @@ from functools import partial
 
 from textual import events, work
 from textual.app import App, SuspendNotSupported, SystemCommand
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from missionctl.agents.notify.notices import Notice, RateLimit, Watch, mail_notice
@@ -210,7 +211,7 @@ class MissionControlApp(App[None]):
         """Tell the person: a toast in the app, and the terminal's bell and notification."""
         if not self._alert_limit.allow(notice, time.monotonic()):
             return
-        severity = "warning" if notice.event in ("needs-you", "mail") else "error"
+        severity: SeverityLevel = "warning" if notice.event in ("needs-you", "mail") else "error"
         self.notify(notice.message, title=notice.title, severity=severity, markup=False)
         self._ring(notice)
 

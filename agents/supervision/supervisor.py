@@ -88,11 +88,11 @@ class Supervisor:
             self.log(f"mail for you from {message.sender}: {message.headline} ({message.kind})")
             if message.kind == "standup":
                 self.digests.reply_arrived()
-        self.claims.offer(message)
             notice = mail_notice(message, self.hub.org.name)
             # Mail from before this supervisor started was news to an earlier one.
             if notice is not None and message.time.timestamp() >= self.started - 1.0:
                 self.notifier.send(notice)
+        self.claims.offer(message)
         self.wake.set()
 
     def _once(self, agent: str, line: str) -> None:
