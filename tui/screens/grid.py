@@ -54,6 +54,8 @@ class GridScreen(Screen[None]):
         self.live_agent: str | None = None  # live send: every key goes to this agent
         self._sizes: dict[str, tuple[int, int]] = {}
         self._shown: tuple[str, ...] | None = None
+        self._by_name = {c.agent: c for c in self.cells}
+        self._roster_key: object = None
         self._in_focus_order = False
         self._digits = ""
         self._digit_at = 0.0
@@ -178,6 +180,18 @@ class GridScreen(Screen[None]):
         if not roster.display:
             return
         views = [c.view for c in self.cells]
+        # Its text from the states alone: rebuilt when one of them, the page, the
+        # selection or the width changed (at 32 idle agents, most seconds none did).
+        key = (
+            tuple(v.state if v else None for v in views),
+            self.pages.size,
+            self.page,
+            self.selected,
+            self.size.width,
+        )
+        if key == self._roster_key:
+            return
+        self._roster_key = key
         roster.show(
             roster_text(
                 self.agents, views, self.pages.size, self.page, self.selected, self.size.width
@@ -211,9 +225,9 @@ class GridScreen(Screen[None]):
     def show_snapshot(self, message: SnapshotReady) -> None:
         self.snapshot = message.snapshot
         for view in message.snapshot.agents:
-            cell = self._cell(view.name)
-            if cell is None:
-                continue
+            cell = self._by_name.get(view.name)
+            if cell is None or view == cell.view:
+                continue  # a second's snapshot mostly changes nothing
             if cell.display:
                 cell.show(view)
             else:
@@ -230,7 +244,7 @@ class GridScreen(Screen[None]):
         )
 
     def _cell(self, agent: str) -> AgentCell | None:
-        return next((c for c in self.cells if c.agent == agent), None)
+        return self._by_name.get(agent)
 
     # -- selection ---------------------------------------------------------------------------
     @property
