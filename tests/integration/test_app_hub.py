@@ -139,7 +139,14 @@ async def test_agents_on_other_pages_are_not_captured(hub_factory: Callable[...,
         assert isinstance(source, ControlClient)
         await until(pilot, lambda: source.shown == frozenset({"a1", "a2"}), timeout=20)
         await until(pilot, lambda: _shows(app, "a1", "a1$"), timeout=20)
-        sizes = {p.window: (p.width, p.height) for p in hub.tmux.panes()}
+
+        def windows() -> dict[str, tuple[int, int]]:
+            return {p.window: (p.width, p.height) for p in hub.tmux.panes()}
+
+        # a1 and a2 sized to their cells (the sizing follows the first frames).
+        on_page = app.grid.cells[:2]
+        await until(pilot, lambda: all(windows()[c.agent] == c.mirror.size for c in on_page))
+        sizes = windows()
         with open(_tty(hub, "a3"), "w") as tty:
             tty.write("while-hidden\r\n")
         captured = source.captured["a3"]
@@ -149,5 +156,5 @@ async def test_agents_on_other_pages_are_not_captured(hub_factory: Callable[...,
         await until(pilot, lambda: _shows(app, "a3", "while-hidden"))
         assert source.shown == frozenset({"a3", "a4"})
         # The agents now off screen kept their windows' size.
-        now = {p.window: (p.width, p.height) for p in hub.tmux.panes()}
+        now = windows()
         assert now["a1"] == sizes["a1"] and now["a2"] == sizes["a2"]
