@@ -104,8 +104,10 @@ def test_the_supervisor_notifies_with_no_app_open(
     )
     hub = hub_factory(shell_agents(2), extra)
     hub.up()
-    # Seen working by the supervisor first (a baseline), then an error exit.
-    wait_for(lambda: "a2" in hub.tmux.run("capture-pane", "-p", "-t", "=hub:a2"), 20)
+    # Seen idle by the supervisor first (a baseline: what an agent is when the
+    # supervisor starts is no news), then an error exit.
+    log = hub.ws.logs_dir / "supervisor.log"
+    wait_for(lambda: log.exists() and "a2: starting -> idle" in log.read_text(), 20, "a baseline")
     hub.tmux.run("send-keys", "-t", "=hub:a2", "exit 3", "Enter")
     wait_for(lambda: any(r["event"] == "exit" for r in webhook.received), 20, "an exit webhook")
     exit_hook = next(r for r in webhook.received if r["event"] == "exit")
