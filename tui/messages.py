@@ -130,6 +130,13 @@ class QuitRequested(Message):
     """Quit the app; the org keeps running."""
 
 
+class CellSized(Message):
+    """An agent's cell got a new size (it was shown, or the terminal changed)."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, CellSized)
+
+
 class PanesShown(Message):
     """These agents' terminals are on screen now: capture only them."""
 

@@ -17,6 +17,7 @@ from missionctl.agents.tmux.panes import ConnectionChanged, HubState, PaneEvent,
 from missionctl.tui import actions, layout
 from missionctl.tui.messages import (
     AgentSelected,
+    CellSized,
     ControlRequested,
     DigestRequested,
     HelpRequested,
@@ -56,6 +57,7 @@ class GridScreen(Screen[None]):
         self._shown: tuple[str, ...] | None = None
         self._by_name = {c.agent: c for c in self.cells}
         self._roster_key: object = None
+        self._relayout_pending = False
         self._in_focus_order = False
         self._digits = ""
         self._digit_at = 0.0
@@ -150,8 +152,18 @@ class GridScreen(Screen[None]):
                 cell.show(cell.view)  # what changed while it was off screen
 
     def _laid_out(self) -> None:
+        self._relayout_pending = False
         self.resize_windows()
         self._post_shown(tuple(c.agent for c in self.cells if _shows_terminal(c)))
+
+    @on(CellSized)
+    def _cell_sized(self, message: CellSized) -> None:
+        """Cells just shown (a page turned) can get their size a refresh after the
+        layout: their windows and what is captured follow then, once for them all."""
+        message.stop()
+        if not self._relayout_pending:
+            self._relayout_pending = True
+            self.call_after_refresh(self._laid_out)
 
     def _post_shown(self, agents: tuple[str, ...]) -> None:
         if agents != self._shown:
