@@ -19,6 +19,7 @@ from missionctl.errors import UserError
 COMMANDS: dict[str, tuple[str, str]] = {
     "app": ("missionctl.tui.cli:main", "open the live grid of agents (the default command)"),
     "demo": ("missionctl.tui.cli:demo", "make and start the offline demo org, and watch it"),
+    "serve": ("missionctl.tui.serve:main", "serve the grid in a browser (a token beyond loopback)"),
     "init": ("missionctl.workspace_cli:main", "make a git repository a missionctl workspace"),
     "up": ("missionctl.agents.cli.commands:up", "start the org: tmux hub, supervisor, every agent"),
     "status": (

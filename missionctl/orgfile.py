@@ -7,6 +7,7 @@ found) and the fix, and is a `UserError` (exit code 2).
 from __future__ import annotations
 
 import re
+import string
 import sys
 import tomllib
 from collections.abc import Mapping
@@ -27,7 +28,7 @@ PROVIDERS = ("claude", "codex", "anthropic", "openai", "scripted", "shell")
 STRUCTURES = ("flat", "hierarchical")
 EXECUTORS = ("local", "slurm")
 
-_TOP_KEYS = {"org", "standup", "agent", "providers", "runs", "metrics"}
+_TOP_KEYS = {"org", "standup", "agent", "providers", "runs", "metrics", "notify"}
 _ORG_KEYS = {"name", "structure", "program", "base_branch", "shared_gpu"}
 _STANDUP_KEYS = {"every", "wait"}
 _AGENT_KEYS = {"name", "role", "provider", "gpu"} | modelsettings.AGENT_KEYS
@@ -51,6 +52,13 @@ MAX_SLURM_CPUS = 4096
 MIN_SLURM_POLL = 1.0
 MAX_SLURM_POLL = 600.0
 MAX_SLURM_TIME = 365 * 86400.0
+_NOTIFY_KEYS = {"command", "webhook", "webhook_env", "events", "repeat_after"}
+# What `[notify]` can tell a person about (see missionctl.agents.notify).
+NOTIFY_EVENTS = ("needs-you", "exit", "mail", "run-crash")
+# The words a notify command's arguments may hold, filled in per notification.
+NOTIFY_FIELDS = ("event", "agent", "title", "message", "org")
+MIN_REPEAT_AFTER = 0.0
+MAX_REPEAT_AFTER = 86400.0
 _DURATION_RE = re.compile(r"^(?:\d+(?:\.\d+)?[smhd])+\Z")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -151,6 +159,22 @@ class SlurmSettings:
 
 
 @dataclass(frozen=True)
+class NotifySpec:
+    """`[notify]`: where the supervisor sends notifications, and which ones."""
+
+    # argv; each argument may hold {event} {agent} {title} {message} {org}.
+    command: tuple[str, ...] | None = None
+    webhook: str | None = None  # POSTed JSON
+    webhook_env: str | None = None  # the webhook URL from this variable (a secret URL)
+    events: tuple[str, ...] = NOTIFY_EVENTS
+    repeat_after: float = 120.0  # the same event for the same agent at most this often
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.command or self.webhook or self.webhook_env)
+
+
+@dataclass(frozen=True)
 class OrgSpec:
     """A validated `org.toml`."""
 
@@ -170,6 +194,7 @@ class OrgSpec:
     # `[metrics]`: metric name -> a regex whose first group is the number, read from
     # the output of runs of any command (`missionctl run`).
     metrics: Mapping[str, str] = field(default_factory=dict)
+    notify: NotifySpec = field(default_factory=NotifySpec)
     path: Path | None = None
     # Sentences about values that work but should not be there (an API key in env).
     warnings: tuple[str, ...] = ()
@@ -602,6 +627,7 @@ def loads(text: str, path: Path = Path("org/org.toml")) -> OrgSpec:
 
     providers = _providers(check, data.get("providers", {}))
     metrics = _metrics(check, data.get("metrics", {}))
+    notify = _notify(check, data.get("notify", {}))
     return OrgSpec(
         name=name,
         agents=tuple(agents),
@@ -616,6 +642,7 @@ def loads(text: str, path: Path = Path("org/org.toml")) -> OrgSpec:
         slurm=slurm,
         providers=providers,
         metrics=metrics,
+        notify=notify,
         path=path,
         warnings=tuple(check.warnings),
     )
@@ -733,6 +760,109 @@ def _metrics(check: _Checker, raw: Any) -> dict[str, str]:
             )
         out[name] = pattern
     return out
+
+
+def _notify(check: _Checker, raw: Any) -> NotifySpec:
+    if not isinstance(raw, dict):
+        raise check.fail("notify", None, "must be a table", "write `[notify]` then its keys")
+    check.unknown_keys("notify", raw, _NOTIFY_KEYS)
+    command = raw.get("command")
+    if command is not None:
+        if (
+            not isinstance(command, list)
+            or not command
+            or not all(isinstance(c, str) and c and "\0" not in c for c in command)
+        ):
+            raise check.fail(
+                "notify",
+                "command",
+                "must be a non-empty list of strings without NUL characters",
+                'write it like `command = ["notify-send", "missionctl: {title}", "{message}"]`',
+            )
+        for arg in command:
+            problem = placeholder_problem(arg)
+            if problem is not None:
+                raise check.fail(
+                    "notify",
+                    "command",
+                    f"{arg[:40]!r}: {problem}",
+                    "use only "
+                    + ", ".join("{" + f + "}" for f in NOTIFY_FIELDS)
+                    + ", and write a literal brace twice: {{ }}",
+                )
+    webhook = raw.get("webhook")
+    if webhook is not None and (
+        not isinstance(webhook, str) or not re.match(r"^https?://[^\s\x00-\x1f]+\Z", webhook)
+    ):
+        raise check.fail(
+            "notify",
+            "webhook",
+            "is not an http(s) URL",
+            'write it like "https://hooks.example.com/missionctl"',
+        )
+    if webhook is not None and _looks_like_secret_url(webhook):
+        check.warn(
+            "notify",
+            "webhook",
+            "the URL looks like it holds a secret, and org/org.toml is meant to be committed",
+            'put it in an environment variable and name that: `webhook_env = "MY_HOOK_URL"`',
+        )
+    webhook_env = raw.get("webhook_env")
+    if webhook_env is not None and (
+        not isinstance(webhook_env, str) or not ENV_NAME_RE.match(webhook_env)
+    ):
+        raise check.fail(
+            "notify",
+            "webhook_env",
+            "is not an environment variable name",
+            'write it like `webhook_env = "MISSIONCTL_WEBHOOK"`',
+        )
+    events = raw.get("events", list(NOTIFY_EVENTS))
+    if (
+        not isinstance(events, list)
+        or not events
+        or not all(isinstance(e, str) and e in NOTIFY_EVENTS for e in events)
+    ):
+        raise check.fail(
+            "notify",
+            "events",
+            "must be a list of event names",
+            "choose from " + ", ".join(f'"{e}"' for e in NOTIFY_EVENTS),
+        )
+    repeat_after = check.duration(
+        "notify", raw, "repeat_after", "2m", MIN_REPEAT_AFTER, MAX_REPEAT_AFTER
+    )
+    if repeat_after is None:
+        raise check.fail("notify", "repeat_after", "cannot be off", 'e.g. "2m"')
+    return NotifySpec(
+        command=tuple(command) if command else None,
+        webhook=webhook,
+        webhook_env=webhook_env,
+        events=tuple(dict.fromkeys(events)),
+        repeat_after=repeat_after,
+    )
+
+
+def placeholder_problem(template: str) -> str | None:
+    """Why `template` is not a notify argument (a brace out of place, a name that is
+    not one of NOTIFY_FIELDS, an attribute, index or format spec); None if it is."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        return str(exc)
+    for _, name, spec, conversion in parts:
+        if name is not None and (name not in NOTIFY_FIELDS or spec or conversion):
+            return f"{{{name}}} is not a field it can hold"
+    return None
+
+
+def _looks_like_secret_url(url: str) -> bool:
+    """A webhook URL with a token in it (Slack's, Discord's, a `?token=`)."""
+    return bool(
+        re.search(
+            r"(?i)[?&](token|key|secret|sig|signature)=|hooks\.slack\.com|/api/webhooks/", url
+        )
+    )
 
 
 def _providers(check: _Checker, raw: Any) -> dict[str, ProviderSettings]:

@@ -34,7 +34,7 @@ def _b(keys: str, action: str, label: str, show: bool = True, priority: bool = F
 ACTIONS: tuple[KeyAction, ...] = (
     KeyAction(
         "arrows, `1`-`9`",
-        "select an agent",
+        "select an agent; two digits in quick succession for agent 10 on (`1` `7`: agent 17)",
         (
             # No h/j/k/l: `l` opens the ledger. Ahead of the focused mail feed, which
             # would scroll on up and down.
@@ -42,14 +42,31 @@ ACTIONS: tuple[KeyAction, ...] = (
             _b("right", "move(1, 0)", "Right", False, True),
             _b("up", "move(0, -1)", "Up", False, True),
             _b("down", "move(0, 1)", "Down", False, True),
-            *(_b(str(i), f"select_index({i - 1})", f"Agent {i}", False) for i in range(1, 10)),
+            *(_b(str(i), f"select_digit({i})", f"Agent {i}", False) for i in range(10)),
+        ),
+    ),
+    KeyAction(
+        "`[` `]`, PgUp PgDn",
+        "the previous / next page of agents, when they do not all fit (the roster line"
+        " above the grid shows every agent's state)",
+        (
+            _b("left_square_bracket,pageup", "page(-1)", "Page back", False),
+            _b("right_square_bracket,pagedown", "page(1)", "Page on", False),
         ),
     ),
     KeyAction(
         "`Enter`",
-        "take over the agent's real terminal; `C-]` comes back to the grid",
+        "take over the agent's real terminal; `C-]` comes back to the grid (in a browser,"
+        " with no terminal to hand over: live send, as `i`)",
         (_b("enter", "takeover", "Take over"),),
         ("Take over the selected agent", "attach its terminal; C-] comes back"),
+    ),
+    KeyAction(
+        "`i`",
+        "type into the selected agent without leaving the grid (live send): every key"
+        " goes to its terminal, paste included, until `C-]`",
+        (_b("i", "live", "Type into"),),
+        ("Type into the selected agent", "live send; C-] comes back"),
     ),
     KeyAction(
         "`p`",

@@ -8,29 +8,40 @@ and the mail watcher, which only post messages.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 
-from textual import work
+from textual import events, work
 from textual.app import App, SuspendNotSupported, SystemCommand
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
+from missionctl.agents.notify.notices import Notice, RateLimit, Watch, mail_notice
+from missionctl.agents.org.monitor import OrgSnapshot
 from missionctl.agents.tmux.panes import PaneEvent, PaneSource
 from missionctl.errors import UserError
 from missionctl.ledger.board import LedgerBoard
 from missionctl.mailbox import Message
 from missionctl.tui.actions import ACTIONS
+from missionctl.tui.alerts import terminal_alert
 from missionctl.tui.backend import OrgBackend
 from missionctl.tui.messages import (
     ActionDone,
     AgentSelected,
+    AlertsReady,
     ControlRequested,
     DigestRequested,
     HelpRequested,
     LedgerChanged,
     LedgerRequested,
+    LiveModeChanged,
     MailArrived,
     MailRequested,
+    PanesShown,
     QuitRequested,
     SnapshotReady,
     TakeoverRequested,
@@ -51,9 +62,12 @@ KEEP_RUNNING = (
 )
 
 NO_TAKEOVER = (
-    "This app has no terminal of its own to hand over (it runs in a browser or"
-    " headless); take over from a terminal with `missionctl attach AGENT`."
+    "No terminal of its own to hand over here (a browser, or headless): typing goes to"
+    " {agent} instead (live send; C-] comes back). The real terminal: `missionctl attach"
+    " {agent}` from a shell."
 )
+# What ends live send: C-], as in takeover (tmux's own detach key in the hub).
+LIVE_EXIT_KEY = "ctrl+right_square_bracket"
 
 
 class MissionControlApp(App[None]):
@@ -79,6 +93,10 @@ class MissionControlApp(App[None]):
         self._stop = threading.Event()
         self._unsubscribe: Callable[[], None] | None = None
         self._stop_mail: Callable[[], None] | None = None
+        # Notifications: the same rules as the supervisor's [notify], shown here.
+        self._watch = Watch(backend.name)
+        self._alert_limit = RateLimit(repeat_after=60.0)
+        self._started = time.time()
         self._verbs: dict[Verb, Callable[[str | None], str]] = {
             Verb.PAUSE: self._pause,
             Verb.KILL: self._kill,
@@ -86,6 +104,50 @@ class MissionControlApp(App[None]):
             Verb.STANDUP: self._standup,
             Verb.UP: self._up,
         }
+
+    # -- live send: keys to the selected agent's pane ------------------------------------
+    async def on_event(self, event: events.Event) -> None:
+        """In live send every key and paste goes to the agent, ahead of every binding
+        (the app's own ctrl+q and ctrl+p included: an agent's readline wants them)."""
+        agent = self.grid.live_agent
+        live = (
+            agent is not None
+            and isinstance(event, events.Key | events.Paste)
+            and not event.is_forwarded
+            and self.screen is self.grid  # a dialog on top gets its own keys
+        )
+        if live and isinstance(event, events.Key):
+            event.stop()
+            if event.key == LIVE_EXIT_KEY:
+                self.grid.end_live()
+            else:
+                assert agent is not None
+                character = event.character if event.character else None
+                self._typed(self.source.send_key(agent, event.key, character))
+            return
+        if live and isinstance(event, events.Paste):
+            event.stop()
+            assert agent is not None
+            self._typed(self.source.paste(agent, event.text))
+            return
+        await super().on_event(event)
+
+    def _typed(self, sent: Awaitable[None]) -> None:
+        def done(future: asyncio.Future[None]) -> None:
+            error = None if future.cancelled() else future.exception()
+            if error is not None and self.grid.live_agent is not None:
+                # The window went away or tmux refused: say so once and stop typing.
+                self.grid.end_live()
+                self.notify(f"live send stopped: {error}", severity="error", markup=False)
+
+        asyncio.ensure_future(sent).add_done_callback(done)
+
+    def on_live_mode_changed(self, message: LiveModeChanged) -> None:
+        if message.agent is not None:
+            self.source.select(message.agent)  # its screen at the fast rate meanwhile
+
+    def on_panes_shown(self, message: PanesShown) -> None:
+        self.source.set_shown(message.agents)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def on_mount(self) -> None:
@@ -114,8 +176,12 @@ class MissionControlApp(App[None]):
         """Look at the org about once a second; a newer snapshot replaces a queued one."""
         while not self._stop.is_set():
             try:
-                snapshot = self.backend.snapshot()
+                # Machine use only where a strip shows it: the agents on screen.
+                snapshot = self.backend.snapshot(self.grid.shown_agents or None)
                 self.grid.post_message(SnapshotReady(snapshot))
+                notices = self._notices(snapshot)
+                if notices:
+                    self.post_message(AlertsReady(notices))
                 # The ledger only when it changed: two stats, and the runs shown now.
                 runs = tuple((a.name, a.run.run_id, a.run.status) for a in snapshot.agents if a.run)
                 board = self.backend.ledger_board(runs)
@@ -124,6 +190,40 @@ class MissionControlApp(App[None]):
             except Exception as exc:  # a bad look must not end the watching
                 self.log.error(f"snapshot failed: {exc}")
             self._stop.wait(self.poll_interval)
+
+    def _notices(self, snapshot: OrgSnapshot) -> list[Notice]:
+        """What changed since the last snapshot that a person should hear about."""
+        if not snapshot.running:
+            return []  # the org stopping is not every agent's news
+        notices = self._watch.states({a.name: a.state for a in snapshot.agents})
+        runs = {
+            a.name: (a.run.run_id, a.run.status)
+            for a in snapshot.agents
+            if a.run is not None and a.run.run_id is not None
+        }
+        return notices + self._watch.runs(runs)
+
+    def on_alerts_ready(self, message: AlertsReady) -> None:
+        for notice in message.notices:
+            self.alert(notice)
+
+    def alert(self, notice: Notice) -> None:
+        """Tell the person: a toast in the app, and the terminal's bell and notification."""
+        if not self._alert_limit.allow(notice, time.monotonic()):
+            return
+        severity: SeverityLevel = "warning" if notice.event in ("needs-you", "mail") else "error"
+        self.notify(notice.message, title=notice.title, severity=severity, markup=False)
+        self._ring(notice)
+
+    def _ring(self, notice: Notice) -> None:
+        """The terminal's bell and desktop notification (none headless; a bell in a browser)."""
+        if self._driver is None or self.is_headless:
+            return
+        if self.is_web:
+            self.bell()  # a browser tab has no desktop notification sequence
+            return
+        inside_tmux = bool(os.environ.get("TMUX"))
+        self._driver.write(terminal_alert(notice.title, notice.message, inside_tmux=inside_tmux))
 
     @work(thread=True, group="mail")
     def load_mail(self) -> None:
@@ -149,6 +249,10 @@ class MissionControlApp(App[None]):
                 title="Mail for you",
                 markup=False,
             )
+            news = mail_notice(message.mail, self.backend.name)
+            # Only news: the history loaded at start rang when it arrived.
+            if news is not None and message.mail.time.timestamp() >= self._started - 1.0:
+                self._ring(news)  # who and what, never the subject
 
     # -- what the grid asks for -------------------------------------------------------------
     def on_agent_selected(self, message: AgentSelected) -> None:
@@ -173,7 +277,8 @@ class MissionControlApp(App[None]):
         except UserError as exc:  # the hub went away, before or meanwhile
             self.notify(str(exc), severity="error", markup=False)
         except SuspendNotSupported:  # no terminal of ours to hand over (a browser, a test)
-            self.notify(NO_TAKEOVER, severity="warning", markup=False)
+            self.notify(NO_TAKEOVER.format(agent=message.agent), severity="warning", markup=False)
+            self.grid.start_live()
         self.grid.resize_windows(force=True)
         self.source.refresh()
 
@@ -277,6 +382,14 @@ class MissionControlApp(App[None]):
             if row.palette is not None:
                 title, help_text = row.palette
                 yield SystemCommand(title, help_text, getattr(self.grid, f"action_{row.action}"))
+        # Jump to any agent by name: with 32 agents, faster than keys and pages.
+        for cell in self.grid.cells:
+            state = cell.view.state.name if cell.view is not None else "unknown"
+            yield SystemCommand(
+                f"Jump to {cell.agent}",
+                f"agent {cell.index + 1}, {state}",
+                partial(self.grid.select_agent, cell.agent),
+            )
 
 
 def _named(agent: str | None) -> str:

@@ -5,7 +5,7 @@ The real one is `missionctl.agents.org.facade.Org`; the app's tests use a fake.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -24,7 +24,9 @@ class OrgBackend(Protocol):
 
     def pane_source(self) -> PaneSource: ...
 
-    def snapshot(self) -> OrgSnapshot: ...
+    def snapshot(self, usage_for: Collection[str] | None = None) -> OrgSnapshot:
+        """The org now; machine use only for the agents in `usage_for` (None: all)."""
+        ...
 
     def is_up(self) -> bool: ...
 

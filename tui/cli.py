@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -29,8 +30,13 @@ def main(argv: list[str]) -> int:
         help="the screen to open on (with --screenshot: the one saved)",
     )
     args = ap.parse_args(argv)
-    if not sys.stdout.isatty():
-        raise UserError("the app needs a terminal; run `missionctl status` for a plain view")
+    # `missionctl serve` runs the app behind a browser: textual-serve's web driver.
+    served = "web_driver" in os.environ.get("TEXTUAL_DRIVER", "")
+    if not sys.stdout.isatty() and not served:
+        raise UserError(
+            "the app needs a terminal; run `missionctl status` for a plain view,"
+            " or `missionctl serve` for the grid in a browser"
+        )
     ws = workspace.find()
     org = Org(ws)
     if not org.is_up() and not args.no_start:

@@ -6,6 +6,7 @@ import enum
 
 from textual.message import Message
 
+from missionctl.agents.notify.notices import Notice
 from missionctl.agents.org.monitor import OrgSnapshot
 from missionctl.ledger.board import LedgerBoard
 from missionctl.mailbox import Message as Mail
@@ -127,3 +128,38 @@ class DigestRequested(Message):
 
 class QuitRequested(Message):
     """Quit the app; the org keeps running."""
+
+
+class CellSized(Message):
+    """An agent's cell got a new size (it was shown, or the terminal changed)."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, CellSized)
+
+
+class PanesShown(Message):
+    """These agents' terminals are on screen now: capture only them."""
+
+    def __init__(self, agents: tuple[str, ...]) -> None:
+        super().__init__()
+        self.agents = agents
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, PanesShown)
+
+
+class LiveModeChanged(Message):
+    """Live send began (`agent` gets every key until C-]) or ended (`agent` is None)."""
+
+    def __init__(self, agent: str | None) -> None:
+        super().__init__()
+        self.agent = agent
+
+
+class AlertsReady(Message):
+    """Things a person should hear about now (an agent needs them, an error exit, a
+    crashed run), from comparing this snapshot with the last."""
+
+    def __init__(self, notices: list[Notice]) -> None:
+        super().__init__()
+        self.notices = notices

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Collection, Hashable, Iterator
 
 from missionctl.agents.org.hub import Hub
 from missionctl.agents.org.monitor import OrgMonitor, OrgSnapshot
@@ -43,8 +43,9 @@ class Org:
     def pane_source(self) -> PaneSource:
         return ControlClient(self.ws.socket_name)
 
-    def snapshot(self) -> OrgSnapshot:
-        return self.monitor.poll()
+    def snapshot(self, usage_for: Collection[str] | None = None) -> OrgSnapshot:
+        """The org now; machine use only for `usage_for` (None: every agent)."""
+        return self.monitor.poll(usage_for=usage_for)
 
     def is_up(self) -> bool:
         return self.hub.is_up()

@@ -8,8 +8,10 @@ second from a worker thread. Nothing here imports textual.
 
 from __future__ import annotations
 
+import math
 import os
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,8 @@ from missionctl.ledger.spend import PriceTable, Spend, SpendReader, budget_warni
 from missionctl.mailbox import HUMAN, Mailbox
 from missionctl.proc import CommandError
 from missionctl.train.runs.reader import MetricsTail, RunProgress, read_config
+
+TREE_EVERY_S = 3.0  # how often the process table is walked for machine use
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,8 @@ class OrgMonitor:
         self._reader = hub.reader()
         self._spend_readers: dict[str, SpendReader] = {}
         self._prices: dict[str, PriceTable] = {}
+        self._tree: dict[int, list[psutil.Process]] = {}
+        self._tree_at = -math.inf
 
     # -- runs ------------------------------------------------------------------------------
     def _latest_runs(self) -> dict[str, Path]:
@@ -176,6 +182,18 @@ class OrgMonitor:
                     continue
         return Usage(cpu_percent=cpu, mem_bytes=mem)
 
+    def _process_tree(self, now: float) -> dict[int, list[psutil.Process]]:
+        """Processes by parent pid, from one walk of the process table every
+        TREE_EVERY_S (the walk is most of a poll's cost, and grows with the machine's
+        processes); psutil keeps the Process objects, so cpu_percent measures since
+        the last poll. A run started meanwhile shows within TREE_EVERY_S."""
+        if now - self._tree_at >= TREE_EVERY_S or now < self._tree_at:
+            children: dict[int, list[psutil.Process]] = {}
+            for proc in psutil.process_iter(["ppid"]):
+                children.setdefault(proc.info["ppid"], []).append(proc)
+            self._tree, self._tree_at = children, now
+        return self._tree
+
     def _panes(self) -> dict[str, PaneInfo]:
         """The hub's panes by window name; empty when the hub is not running (one tmux call)."""
         if not self.hub.tmux.socket_path().exists():
@@ -186,17 +204,18 @@ class OrgMonitor:
             return {}
 
     # -- the snapshot -----------------------------------------------------------------------
-    def poll(self, now: float | None = None) -> OrgSnapshot:
+    def poll(
+        self, now: float | None = None, usage_for: Collection[str] | None = None
+    ) -> OrgSnapshot:
+        """The org now. Machine use is read for the agents in `usage_for` only (None:
+        all): the app shows it for the agents on screen, and with 32 agents reading
+        every process tree each second was most of what the idle app cost."""
         now = time.time() if now is None else now
         hub = self.hub
         panes = self._panes()
         running = bool(panes)
         runs = self._latest_runs()
-        # One walk of the process table per poll (not one per agent): psutil keeps
-        # the Process objects between calls, so cpu_percent measures since last poll.
-        children: dict[int, list[psutil.Process]] = {}
-        for proc in psutil.process_iter(["ppid"]):
-            children.setdefault(proc.info["ppid"], []).append(proc)
+        children = self._process_tree(now) if usage_for is None or usage_for else {}
         states = self._reader.read(hub.org.names, panes, running, now)
         views = []
         for spec in hub.org.agents:
@@ -217,7 +236,11 @@ class OrgMonitor:
                     experiment=purpose[0] if purpose else None,
                     arm=purpose[1] if purpose else None,
                     unread=self.box.unread_count(spec.name),
-                    usage=self._usage(spec.gpu, pane, children),
+                    usage=(
+                        self._usage(spec.gpu, pane, children)
+                        if usage_for is None or spec.name in usage_for
+                        else Usage()
+                    ),
                     spend=spend,
                     budget_warning=budget_warning(spend, spec.budget_usd, spec.budget_tokens)
                     if spend is not None

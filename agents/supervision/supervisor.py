@@ -17,6 +17,9 @@ from collections.abc import Callable
 from types import FrameType
 
 from missionctl import workspace as workspace_mod
+from missionctl.agents.notify.notices import Watch, mail_notice
+from missionctl.agents.notify.runs import RunWatch
+from missionctl.agents.notify.send import Notifier
 from missionctl.agents.org.hub import Hub
 from missionctl.agents.providers import provider_for
 from missionctl.agents.state.reader import StateReader
@@ -30,6 +33,7 @@ from missionctl.files import open_private
 from missionctl.mailbox import HUMAN, Mailbox, MailWatcher, Message
 
 TICK_S = 0.25
+RUNS_EVERY_S = 2.0  # how often runs are looked at for a crash to notify
 
 
 def call_standup(ws: workspace_mod.Workspace, now: float | None = None) -> list[Message]:
@@ -66,6 +70,12 @@ class Supervisor:
         self.started = time.time()
         self.claims = ClaimDesk(self.ws, self.box, log)
         self.digests = standup.Digests(self.ws, self.box, hub.org.standup_wait)
+        # [notify]: needs-you, error exits, crashed runs and news mail for the human,
+        # sent from here so they fire with no app open.
+        self.watch = Watch(hub.org.name)
+        self.notifier = Notifier(hub.org.notify, log)
+        self.run_watch = RunWatch(self.ws)
+        self._runs_at = 0.0
 
     def _delay(self, agent: str, provider: str) -> float:
         configured = self.hub.org.provider_settings(provider).submit_delay
@@ -78,6 +88,10 @@ class Supervisor:
             self.log(f"mail for you from {message.sender}: {message.headline} ({message.kind})")
             if message.kind == "standup":
                 self.digests.reply_arrived()
+            notice = mail_notice(message, self.hub.org.name)
+            # Mail from before this supervisor started was news to an earlier one.
+            if notice is not None and message.time.timestamp() >= self.started - 1.0:
+                self.notifier.send(notice)
         self.claims.offer(message)
         self.wake.set()
 
@@ -91,6 +105,12 @@ class Supervisor:
         now = time.time() if now is None else now
         panes = {p.window: p for p in self.hub.tmux.panes()}
         states = self.reader.read(self.names, panes, running=True, now=now)
+        for notice in self.watch.states(states):
+            self.notifier.send(notice)
+        if now - self._runs_at >= RUNS_EVERY_S:
+            self._runs_at = now
+            for notice in self.watch.runs(self.run_watch.poll()):
+                self.notifier.send(notice)
         for problem in self.hub.states.problems:
             self.log(f"state file problem: {problem}")
         self.hub.states.problems.clear()
@@ -202,6 +222,7 @@ class Supervisor:
                 self.wake.clear()
         finally:
             watcher.stop()
+            self.notifier.close()
 
 
 def main(argv: list[str]) -> int:

@@ -5,7 +5,9 @@ two cores can spare (ARCHITECTURE.md, "Streaming panes into the app"). Instead o
 `tmux -C attach` client listens: `%output` only marks its pane dirty, and dirty
 panes are captured with `capture-pane -p -e -N` sent down the same connection, in
 batches, one batch in flight, the selected pane at up to 20 Hz and the others at up
-to 5 Hz. Idle panes cost nothing.
+to 5 Hz, sharing a fixed budget of captures when many are on screen. Idle panes cost
+nothing, and so do panes that are not on screen: tmux sends no output for them
+(`refresh-client -A %pane:off`) and they are captured afresh when shown again.
 
 Runs on the caller's asyncio loop (the app's); never imports textual.
 """
@@ -17,13 +19,14 @@ import contextlib
 import logging
 import math
 import shlex
-from collections import deque
-from collections.abc import Callable, Coroutine
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from missionctl import proc
 from missionctl.agents.tmux import controlmode as cm
+from missionctl.agents.tmux import keys
 from missionctl.agents.tmux.panes import (
     AgentsChanged,
     ConnectionChanged,
@@ -115,6 +118,7 @@ class ControlClient:
         session: str = SESSION,
         selected_hz: float = 20.0,
         background_hz: float = 5.0,
+        background_budget: float = 40.0,
         pause_after: int = 1,
         tmux: str = "tmux",
         min_backoff: float = 0.05,
@@ -126,6 +130,9 @@ class ControlClient:
         self._tmux = tmux
         self._selected_interval = 1.0 / selected_hz
         self._background_interval = 1.0 / background_hz
+        # Captures a second shared by the panes on screen but not selected: 5 Hz each
+        # for eight, less each for more, so 32 agents cost what eight do.
+        self._background_budget = background_budget
         self._min_backoff = min_backoff
         self._max_backoff = max_backoff
         self._listeners: list[PaneListener] = []
@@ -138,6 +145,8 @@ class ControlClient:
         self._dirty: set[str] = set()
         self._last_capture: dict[str, float] = {}
         self._screens: dict[str, tuple[str, ...]] = {}
+        self._shown: frozenset[str] | None = None  # agents on screen; None: all
+        self._muted: set[str] = set()  # panes whose output tmux was told not to send
         self._conn: _Connection | None = None
         self._run_task: asyncio.Task[None] | None = None
         self._session_tasks: list[asyncio.Task[None]] = []
@@ -149,6 +158,7 @@ class ControlClient:
         # Counters for tests and benchmarks: panes tmux paused for us, captures sent.
         self.pauses = 0
         self.captures = 0
+        self.captured: Counter[str] = Counter()  # captures by agent
 
     # -- PaneSource ---------------------------------------------------------------
 
@@ -232,6 +242,106 @@ class ControlClient:
         """Size the agent's window (its grid cell) through this connection."""
         target = f"={self.session}:{agent}"
         await self.command("resize-window", "-t", target, "-x", str(width), "-y", str(height))
+
+    @property
+    def shown(self) -> frozenset[str] | None:
+        """The agents captured (those on screen); None: every pane."""
+        return self._shown
+
+    def set_shown(self, agents: Collection[str] | None) -> None:
+        """Capture only these agents' panes; tmux stops sending the others' output."""
+        shown = None if agents is None else frozenset(agents)
+        if shown == self._shown:
+            return
+        self._shown = shown
+        if self._conn is not None and self._state is HubState.CONNECTED:
+            self._apply_shown(self._conn)
+
+    def _is_shown(self, pane: str) -> bool:
+        return self._shown is None or self._pane_agents.get(pane) in self._shown
+
+    def _apply_shown(self, conn: _Connection) -> None:
+        """Mute the output of panes not shown, unmute (and capture) the ones shown."""
+        lines = []
+        for pane in self._pane_agents:
+            shown = self._is_shown(pane)
+            if shown and pane in self._muted:
+                self._muted.discard(pane)
+                lines.append(f"refresh-client -A '{pane}:on'")
+                self._screens.pop(pane, None)  # whatever it shows now is news
+                self._force_capture(pane)
+            elif not shown and pane not in self._muted:
+                self._muted.add(pane)
+                self._dirty.discard(pane)
+                lines.append(f"refresh-client -A '{pane}:off'")
+        if lines:
+            for future in conn.send(lines):
+                future.add_done_callback(_retrieve)
+
+    def send_key(self, agent: str, key: str, character: str | None = None) -> Awaitable[None]:
+        """Type one key into `agent`'s pane through this connection (in order)."""
+        try:
+            line = keys.key_command(self._pane_of(agent), key, character)
+        except keys.UnknownKey:
+            return self._failed(UserError(f"cannot type {key!r}: tmux has no name for it"))
+        return self._send([line])
+
+    def paste(self, agent: str, text: str) -> Awaitable[None]:
+        """Paste `text` into `agent`'s pane, bracketed if its program asked for that."""
+        if not text:
+            return self._failed(None)
+        try:
+            pane = self._pane_of(agent)
+        except UserError as exc:
+            return self._failed(exc)
+        return self._send(keys.paste_commands(pane, f"missionctl-live-{agent}", text))
+
+    def _pane_of(self, agent: str) -> str:
+        pane = self._agent_panes.get(agent)
+        if pane is None or self._conn is None or self._state is not HubState.CONNECTED:
+            raise HubUnavailable(
+                f"cannot type into {agent}: "
+                + ("the hub is " + self._state.value if pane else "it has no window in the hub")
+            )
+        return pane
+
+    def _send(self, lines: list[str]) -> Awaitable[None]:
+        """Write `lines` now (so calls stay in order); the future fails if tmux refused."""
+        conn = self._conn
+        if conn is None:
+            return self._failed(HubUnavailable("the hub is not connected"))
+        try:
+            futures = conn.send(lines)
+        except HubUnavailable as exc:
+            return self._failed(exc)
+        result: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def settled(_: asyncio.Future[cm.Reply]) -> None:
+            if result.done() or not all(f.done() for f in futures):
+                return
+            for line, future in zip(lines, futures, strict=True):
+                error = future.exception() if not future.cancelled() else None
+                if error is not None:
+                    result.set_exception(error)
+                    return
+                reply = future.result() if not future.cancelled() else None
+                if reply is not None and not reply.ok:
+                    result.set_exception(TmuxCommandError(line, reply.lines))
+                    return
+            result.set_result(None)
+
+        for future in futures:
+            future.add_done_callback(settled)
+        return result
+
+    @staticmethod
+    def _failed(error: Exception | None) -> Awaitable[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
+        return future
 
     async def command(self, *args: str, timeout: float = 5.0) -> tuple[str, ...]:
         """Run one tmux command over the control connection; return its output lines."""
@@ -390,8 +500,11 @@ class ControlClient:
     async def _attached(self, conn: _Connection) -> None:
         await self._list_windows(conn)
         self._set_state(HubState.CONNECTED, "")
+        self._muted.clear()  # a new client: tmux sends every pane's output again
+        self._apply_shown(conn)
         for pane in self._pane_agents:
-            self._force_capture(pane)
+            if self._is_shown(pane):
+                self._force_capture(pane)
         self._spawn(self._capture_loop(conn))
 
     # -- windows and panes --------------------------------------------------------
@@ -408,8 +521,11 @@ class ControlClient:
                 windows[parts[0]] = _Window(int(parts[1]), parts[2], parts[3])
         new_panes = {w.pane for w in windows.values()} - set(self._pane_agents)
         self._set_windows(windows)
+        if self._state is HubState.CONNECTED:
+            self._apply_shown(conn)
         for pane in new_panes:
-            self._force_capture(pane)
+            if self._is_shown(pane):
+                self._force_capture(pane)
 
     def _set_windows(self, windows: dict[str, _Window]) -> None:
         before = self.agents
@@ -420,6 +536,7 @@ class ControlClient:
             self._screens.pop(gone, None)
             self._last_capture.pop(gone, None)
             self._dirty.discard(gone)
+        self._muted &= set(self._pane_agents)
         if self.agents != before:
             self._emit(AgentsChanged(self.agents))
 
@@ -445,7 +562,7 @@ class ControlClient:
     def _handle(self, event: cm.Event, conn: _Connection) -> None:
         if isinstance(event, cm.Output | cm.ExtendedOutput):
             pane = event.pane
-            if pane not in self._dirty and pane in self._pane_agents:
+            if pane not in self._dirty and pane in self._pane_agents and self._is_shown(pane):
                 self._dirty.add(pane)
                 self._wake.set()
         elif isinstance(event, cm.Reply):
@@ -456,7 +573,7 @@ class ControlClient:
             self.pauses += 1
             for future in conn.send([f"refresh-client -A '{event.pane}:continue'"]):
                 future.add_done_callback(_retrieve)
-            if event.pane in self._pane_agents:
+            if event.pane in self._pane_agents and self._is_shown(event.pane):
                 self._force_capture(event.pane)
         elif isinstance(event, cm.WindowRenamed):
             window = self._windows.get(event.window)
@@ -476,21 +593,27 @@ class ControlClient:
             # A resize reflows the whole screen: capture it even without new output.
             window = self._windows.get(event.window)
             if window is not None:
-                self._dirty.add(window.pane)
-                self._wake.set()
+                if self._is_shown(window.pane):
+                    self._dirty.add(window.pane)
+                    self._wake.set()
             else:
                 self._relist(conn)
 
     # -- capturing ----------------------------------------------------------------
 
     def _force_capture(self, pane: str) -> None:
+        if not self._is_shown(pane):
+            return  # captured when it is shown
         self._last_capture.pop(pane, None)
         self._dirty.add(pane)
         self._wake.set()
 
     def _interval(self, pane: str) -> float:
         selected = self._agent_panes.get(self._selected) if self._selected else None
-        return self._selected_interval if pane == selected else self._background_interval
+        if pane == selected:
+            return self._selected_interval
+        others = len(self._shown) if self._shown is not None else len(self._pane_agents)
+        return max(self._background_interval, others / self._background_budget)
 
     async def _capture_loop(self, conn: _Connection) -> None:
         loop = asyncio.get_running_loop()
@@ -517,6 +640,7 @@ class ControlClient:
             # One batch in flight: the next waits for every reply of this one.
             futures = conn.send([f"capture-pane -p -e -N -t {pane}" for pane in due])
             self.captures += len(due)
+            self.captured.update(self._pane_agents.get(pane, "") for pane in due)
             replies = await asyncio.gather(*futures)
             for pane, reply in zip(due, replies, strict=True):
                 self._deliver(pane, reply)

@@ -9,7 +9,7 @@ hub); tests use a fake behind the same protocol.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -113,4 +113,24 @@ class PaneSource(Protocol):
     async def resize(self, agent: str, width: int, height: int) -> None:
         """Size `agent`'s window to `width` x `height` (its grid cell: a 1:1 mirror);
         raises `TmuxCommandError` if tmux refuses and `HubUnavailable` when not connected."""
+        ...
+
+    def set_shown(self, agents: Collection[str] | None) -> None:
+        """Capture only these agents' panes (None: every pane). A pane that is not shown
+        costs nothing; it is captured afresh when it is shown again."""
+        ...
+
+    def send_key(self, agent: str, key: str, character: str | None = None) -> Awaitable[None]:
+        """Type one key into `agent`'s pane, after every key and paste sent before it.
+
+        `character` is what the key types when it types one (a letter, Enter's "\r",
+        Ctrl-C's "\x03"); keys without one go by name: `up`, `pagedown`, `shift+tab`,
+        `f5`, `ctrl+up`. The key is on its way when this returns; the awaitable
+        raises `HubUnavailable` or `TmuxCommandError` if it could not be typed.
+        """
+        ...
+
+    def paste(self, agent: str, text: str) -> Awaitable[None]:
+        """Paste `text` into `agent`'s pane as one paste: bracketed (ESC[200~ … ESC[201~)
+        when the program there asked for bracketed paste. Ordered like `send_key`."""
         ...

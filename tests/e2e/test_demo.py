@@ -111,7 +111,10 @@ def test_demo_with_the_app_shows_eight_cells_and_live_metrics(
         return subprocess.run(["tmux", "-L", term, "-f", str(conf), *args], capture_output=True,
                               text=True, timeout=10, check=True).stdout  # fmt: skip
 
-    command = f"{sys.executable} -m missionctl demo {root} {' '.join(SHORT_PLAN)}"
+    # The pane's shell exports the 80x24 it starts at as COLUMNS and LINES, which
+    # Textual takes over the real 200x60: at 80x24 eight agents page, two to a page.
+    plan = " ".join(SHORT_PLAN)
+    command = f"env -u COLUMNS -u LINES {sys.executable} -m missionctl demo {root} {plan}"
     outer("new-session", "-d", "-s", "t", "-x", "200", "-y", "60", "-c", str(tmp_path),
           "-e", f"TMUX_TMPDIR={tmux_tmpdir}", command)  # fmt: skip
     try:

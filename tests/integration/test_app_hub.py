@@ -12,6 +12,7 @@ from textual.pilot import Pilot
 from missionctl.agents.org.facade import Org
 from missionctl.agents.org.hub import Hub
 from missionctl.agents.process import tree as proctree
+from missionctl.agents.tmux.client import ControlClient
 from missionctl.tui.app import MissionControlApp
 from tests.helpers import shell_agents
 
@@ -108,3 +109,52 @@ async def test_pause_kill_restart_keys_act_on_the_processes(
         await pilot.press("r")
         await until(pilot, lambda: not {p.window: p for p in hub.tmux.panes()}["a2"].dead)
         await until(pilot, lambda: _shows(app, "a2", "a2$"), timeout=20)
+
+
+async def test_live_send_types_into_the_real_pane(hub_factory: Callable[..., Hub]) -> None:
+    hub = hub_factory(shell_agents(2))
+    hub.up()
+    app = MissionControlApp(Org(hub.ws))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: _shows(app, "a2", "a2$"), timeout=20)
+        await pilot.press("2", "i")
+        await pilot.press(*"echo live-$((6*7))", "enter")
+        await until(pilot, lambda: _shows(app, "a2", "live-42"))
+        await pilot.press(*"sleep 1000", "enter")
+        pane = {p.window: p for p in hub.tmux.panes()}["a2"]
+        await until(pilot, lambda: "sleep" in _names(proctree.descendants(pane.pid)))
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: "sleep" not in _names(proctree.descendants(pane.pid)))
+        await pilot.press("ctrl+right_square_bracket", "1")  # the grid has its keys back
+        assert app.grid.selected_agent == "a1" and not _shows(app, "a1", "live-42")
+
+
+async def test_agents_on_other_pages_are_not_captured(hub_factory: Callable[..., Hub]) -> None:
+    hub = hub_factory(shell_agents(4))
+    hub.up()
+    app = MissionControlApp(Org(hub.ws))
+    # 100x20: two readable cells a page, so a3 and a4 are on the second page.
+    async with app.run_test(size=(100, 20)) as pilot:
+        source = app.source
+        assert isinstance(source, ControlClient)
+        await until(pilot, lambda: source.shown == frozenset({"a1", "a2"}), timeout=20)
+        await until(pilot, lambda: _shows(app, "a1", "a1$"), timeout=20)
+
+        def windows() -> dict[str, tuple[int, int]]:
+            return {p.window: (p.width, p.height) for p in hub.tmux.panes()}
+
+        # a1 and a2 sized to their cells (the sizing follows the first frames).
+        on_page = app.grid.cells[:2]
+        await until(pilot, lambda: all(windows()[c.agent] == c.mirror.size for c in on_page))
+        sizes = windows()
+        with open(_tty(hub, "a3"), "w") as tty:
+            tty.write("while-hidden\r\n")
+        captured = source.captured["a3"]
+        await pilot.pause(0.5)  # an observation window: a3 is not on screen
+        assert not _shows(app, "a3", "while-hidden") and source.captured["a3"] == captured
+        await pilot.press("right_square_bracket")
+        await until(pilot, lambda: _shows(app, "a3", "while-hidden"))
+        assert source.shown == frozenset({"a3", "a4"})
+        # The agents now off screen kept their windows' size.
+        now = windows()
+        assert now["a1"] == sizes["a1"] and now["a2"] == sizes["a2"]

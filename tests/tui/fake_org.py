@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Collection, Hashable, Iterator
 from dataclasses import replace
 
 from missionctl.agents.org.monitor import AgentView, OrgSnapshot, Usage
@@ -15,6 +15,11 @@ from missionctl.train.runs.reader import RunProgress
 from tests.tui.fakes import FakePaneSource
 
 NAMES = tuple(f"r{i}" for i in range(1, 9))
+
+
+def names(count: int) -> tuple[str, ...]:
+    """r1..rN: the fake org's agents."""
+    return tuple(f"r{i}" for i in range(1, count + 1))
 
 
 def agent_view(name: str, i: int, state: str = "working", run: bool = True) -> AgentView:
@@ -29,18 +34,18 @@ def agent_view(name: str, i: int, state: str = "working", run: bool = True) -> A
     # The first two train for an experiment, the others bare runs.
     arm = ("baseline", "nocap")[i] if i < 2 else None
     return AgentView(
-        name=name, role="researcher", provider="claude" if i < 4 else "codex", gpu=i,
+        name=name, role="researcher", provider="claude" if i % 8 < 4 else "codex", gpu=i,
         state=AgentState(state), window_id=f"@{i + 1}", run=progress, unread=i % 3,
         experiment="softcap-off" if arm else None, arm=arm,
         usage=Usage(cpu_percent=97.0, mem_bytes=734_003_200),
     )  # fmt: skip
 
 
-def snapshot(states: dict[str, str] | None = None) -> OrgSnapshot:
+def snapshot(states: dict[str, str] | None = None, count: int = 8) -> OrgSnapshot:
     states = states or {}
     views = tuple(
         agent_view(n, i, states.get(n, "working" if i % 2 == 0 else "idle"))
-        for i, n in enumerate(NAMES)
+        for i, n in enumerate(names(count))
     )
     return OrgSnapshot("softcap", "flat", True, views, human_unread=1, taken_at=0.0)
 
@@ -56,9 +61,10 @@ def mail(i: int, sender: str = "r1", to: str = "human", kind: str = "result",
 class FakeOrg:
     """Records every call; `snap` is what `snapshot()` returns (tests change it)."""
 
-    def __init__(self, source: FakePaneSource | None = None) -> None:
-        self.snap = snapshot()
-        self.source = source or FakePaneSource(("supervisor", *NAMES))
+    def __init__(self, source: FakePaneSource | None = None, count: int = 8) -> None:
+        self.names = names(count)
+        self.snap = snapshot(count=count)
+        self.source = source or FakePaneSource(("supervisor", *self.names))
         self.calls: list[tuple[str, ...]] = []
         self.mail_listener: Callable[[str, Message], None] | None = None
         self.mail = [mail(1, "r2", "r1", "task", "run seed 2"), mail(2)]
@@ -66,6 +72,7 @@ class FakeOrg:
         self.board: LedgerBoard | None = None  # set it to have the app receive it
         self._board_sent: LedgerBoard | None = None
         self.digest: Message | None = None
+        self.usage_asked: Collection[str] | None = None
 
     @property
     def name(self) -> str:
@@ -73,18 +80,21 @@ class FakeOrg:
 
     @property
     def agent_names(self) -> tuple[str, ...]:
-        return NAMES
+        return self.names
 
     def pane_source(self) -> PaneSource:
         return self.source
 
-    def snapshot(self) -> OrgSnapshot:
+    def snapshot(self, usage_for: Collection[str] | None = None) -> OrgSnapshot:
+        self.usage_asked = usage_for
         return self.snap
 
     def set_state(self, agent: str, state: str) -> None:
+        code = int(state[7:-1]) if state.startswith("exited(") else None
+        new = AgentState(state, exit_code=code)
         self.snap = replace(
             self.snap,
-            agents=tuple(replace(a, state=AgentState(state)) if a.name == agent else a
+            agents=tuple(replace(a, state=new) if a.name == agent else a
                          for a in self.snap.agents),
         )  # fmt: skip
 
@@ -97,7 +107,7 @@ class FakeOrg:
 
     def down(self) -> list[str]:
         self.calls.append(("down",))
-        return list(NAMES)
+        return list(self.names)
 
     def toggle_pause(self, agent: str) -> str:
         self.calls.append(("toggle_pause", agent))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Collection, Sequence
 
 from missionctl.agents.tmux.panes import (
     AgentsChanged,
@@ -39,6 +40,11 @@ class FakePaneSource:
         self.commands: list[tuple[str, ...]] = []
         self.started = False
         self.stopped = False
+        self.shown: frozenset[str] | None = None
+        self.shown_history: list[frozenset[str] | None] = []
+        # What live send typed, in order: ("key", agent, key, character) or ("paste", agent, text).
+        self.typed: list[tuple[str, ...]] = []
+        self.refuse_typing: str | None = None  # set: typing fails with this tmux error
 
     # -- the protocol ---------------------------------------------------------------
 
@@ -82,6 +88,26 @@ class FakePaneSource:
             raise
         except Exception as exc:  # a handler's error stands for tmux refusing the command
             raise TmuxCommandError(" ".join(args), (str(exc),)) from exc
+
+    def set_shown(self, agents: Collection[str] | None) -> None:
+        self.shown = None if agents is None else frozenset(agents)
+        self.shown_history.append(self.shown)
+
+    def send_key(self, agent: str, key: str, character: str | None = None) -> Awaitable[None]:
+        self.typed.append(("key", agent, key, character or ""))
+        return self._typed()
+
+    def paste(self, agent: str, text: str) -> Awaitable[None]:
+        self.typed.append(("paste", agent, text))
+        return self._typed()
+
+    def _typed(self) -> Awaitable[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.refuse_typing is not None:
+            future.set_exception(TmuxCommandError("send-keys", (self.refuse_typing,)))
+        else:
+            future.set_result(None)
+        return future
 
     # -- driving it from a test -------------------------------------------------------
 

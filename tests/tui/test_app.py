@@ -169,7 +169,7 @@ async def test_focus_layout_gives_the_selected_agent_the_large_cell() -> None:
         assert cells["r5"].region.width == cells["r1"].region.width
 
 
-@pytest.mark.parametrize("size", [(60, 20), (100, 14)])
+@pytest.mark.parametrize("size", [(30, 20), (100, 14)])
 async def test_a_terminal_too_small_says_so(size: tuple[int, int]) -> None:
     app, _ = make_app()
     async with app.run_test(size=size) as pilot:
@@ -285,7 +285,7 @@ async def test_the_palette_offers_every_action_of_the_table() -> None:
     assert {row.palette[0] for row in ACTIONS if row.palette} <= titles
 
 
-async def test_without_a_terminal_to_hand_over_takeover_says_so_and_gives_the_window_back() -> None:
+async def test_without_a_terminal_to_hand_over_enter_falls_back_to_live_send() -> None:
     # Headless here (as in a browser): the app cannot suspend itself for a tmux attach.
     app, org = make_app()
     notes: list[str] = []
@@ -297,7 +297,12 @@ async def test_without_a_terminal_to_hand_over_takeover_says_so_and_gives_the_wi
     async with app.run_test(size=(200, 60), message_hook=hook) as pilot:
         await pilot.press("3", "enter")
         await until(pilot, lambda: ("end_takeover", "r3") in org.calls and bool(notes))
-    assert [c for c in org.calls if c[-1] == "r3"][-2:] == [
-        ("begin_takeover", "r3"), ("end_takeover", "r3"),
-    ]  # fmt: skip
-    assert NO_TAKEOVER in notes
+        # The window got its size back, and typing now goes to r3 instead.
+        assert [c for c in org.calls if c[-1] == "r3"][-2:] == [
+            ("begin_takeover", "r3"), ("end_takeover", "r3"),
+        ]  # fmt: skip
+        assert NO_TAKEOVER.format(agent="r3") in notes
+        assert app.grid.live_agent == "r3"
+        await pilot.press("x")
+        await until(pilot, lambda: ("key", "r3", "x", "x") in org.source.typed)
+        assert ("kill", "r3") not in org.calls

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from missionctl.agents.tmux.panes import ScreenUpdate
@@ -15,19 +16,22 @@ from missionctl.tui.app import MissionControlApp
 from missionctl.tui.screens.ledger import ExperimentScreen, LedgerScreen
 from tests.helpers import SCREENS
 from tests.tui.fake_ledger import board, empty_board
-from tests.tui.fake_org import NAMES, FakeOrg, mail
+from tests.tui.fake_org import FakeOrg, mail
 
 FIXTURES = ["claude-working", "claude-idle", "claude-permission", "shell-busy",
             "codex-working", "codex-idle", "codex-approval", "shell-idle"]  # fmt: skip
 
 
-def _app() -> MissionControlApp:
-    org = FakeOrg()
+def _app(count: int = 8) -> MissionControlApp:
+    org = FakeOrg(count=count)
     # Mail between agents only: a toast for the human would come and go with timing.
     org.mail = [mail(1, "r2", "r1", "task", "run seed 2"), mail(2, "r1", "r2", "result", "done")]
     org.set_state("r3", "needs-you")
     org.set_state("r4", "paused")
     org.set_state("r8", "exited(3)")
+    if count > 8:
+        org.set_state("r13", "needs-you")
+        org.set_state(f"r{count}", "exited(1)")
     app = MissionControlApp(org, poll_interval=0.05)
     app.org_for_tests = org  # type: ignore[attr-defined]
     return app
@@ -39,7 +43,8 @@ async def _fill(pilot: Pilot[None]) -> None:
     org: FakeOrg = app.org_for_tests  # type: ignore[attr-defined]
     while any(c.view is None for c in app.grid.cells):
         await pilot.pause(0.02)
-    for name, fixture in zip(NAMES, FIXTURES, strict=True):
+    for i, name in enumerate(org.names):
+        fixture = FIXTURES[i % len(FIXTURES)]
         lines = (SCREENS / f"{fixture}.txt").read_text().splitlines()
         org.source.emit(ScreenUpdate(name, f"%{name}", tuple(lines)))
     await pilot.pause()
@@ -70,7 +75,7 @@ def test_help_screen(snap_compare: Any) -> None:
 
 
 def test_too_small(snap_compare: Any) -> None:
-    assert snap_compare(_app(), terminal_size=(60, 20))
+    assert snap_compare(_app(), terminal_size=(30, 20))
 
 
 def _ledger_app(ledger_board: Any) -> MissionControlApp:
@@ -108,3 +113,19 @@ def test_ledger_one_experiment(snap_compare: Any) -> None:
 def test_ledger_empty(snap_compare: Any) -> None:
     assert snap_compare(_ledger_app(empty_board()), terminal_size=(140, 42),
                         run_before=_open_ledger)  # fmt: skip
+
+
+@pytest.mark.parametrize("count", [16, 32])
+@pytest.mark.parametrize("size", [(200, 56), (120, 40)])
+def test_many_agents(snap_compare: Any, count: int, size: tuple[int, int]) -> None:
+    """16 fit 200x56 in one 4x4 grid; past that, pages of readable cells and the roster."""
+    assert snap_compare(_app(count), terminal_size=size, run_before=_fill)
+
+
+def test_many_agents_second_page_in_live_send(snap_compare: Any) -> None:
+    async def live(pilot: Pilot[None]) -> None:
+        await _fill(pilot)
+        await pilot.press("2", "0", "i")
+        await pilot.pause()
+
+    assert snap_compare(_app(32), terminal_size=(200, 56), run_before=live)

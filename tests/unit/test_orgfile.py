@@ -151,6 +151,14 @@ BAD: list[tuple[str, str, str, int | None]] = [
             ("slurm-python-relative", 'python = "python3"\n', "runs.slurm.python"),
         ]
     ],
+    ("notify-unknown-key", HEAD + '[notify]\nemail = "me@x"\n' + _agents('name = "r1"'), "notify.email", 5),
+    ("notify-command-string", HEAD + '[notify]\ncommand = "notify-send"\n' + _agents('name = "r1"'), "notify.command", 5),
+    ("notify-command-attribute", HEAD + '[notify]\ncommand = ["x", "{agent.__class__}"]\n' + _agents('name = "r1"'), "notify.command", 5),
+    ("notify-command-unknown-field", HEAD + '[notify]\ncommand = ["x", "{body}"]\n' + _agents('name = "r1"'), "{body}", 5),
+    ("notify-webhook-not-http", HEAD + '[notify]\nwebhook = "file:///etc/passwd"\n' + _agents('name = "r1"'), "notify.webhook", 5),
+    ("notify-webhook-env-bad", HEAD + '[notify]\nwebhook_env = "MY-URL"\n' + _agents('name = "r1"'), "notify.webhook_env", 5),
+    ("notify-unknown-event", HEAD + '[notify]\nevents = ["exit", "lunch"]\n' + _agents('name = "r1"'), "notify.events", 5),
+    ("notify-repeat-after-bad", HEAD + '[notify]\nrepeat_after = "often"\n' + _agents('name = "r1"'), "notify.repeat_after", 5),
 ]  # fmt: skip
 
 
@@ -191,3 +199,19 @@ def test_runs_go_to_slurm_with_the_orgs_settings() -> None:
     # Nothing said: runs train where the agent is, and Slurm's settings are the cluster's.
     local = orgfile.loads(HEAD + _agents('name = "r1"'))
     assert (local.executor, local.slurm) == ("local", orgfile.SlurmSettings())
+
+
+def test_notify_parses_and_warns_of_a_secret_webhook_url() -> None:
+    org = orgfile.loads(
+        HEAD
+        + '[notify]\ncommand = ["notify-send", "missionctl: {title}", "{message}"]\n'
+        + 'webhook = "https://hooks.slack.com/services/T0/B0/abc"\nevents = ["exit"]\n'
+        + 'repeat_after = "30s"\n'
+        + _agents('name = "r1"')
+    )
+    assert org.notify.command == ("notify-send", "missionctl: {title}", "{message}")
+    assert org.notify.events == ("exit",) and org.notify.repeat_after == 30.0
+    assert org.notify.enabled
+    assert any("notify.webhook" in w and "webhook_env" in w for w in org.warnings)
+    plain = orgfile.loads(HEAD + _agents('name = "r1"'))
+    assert not plain.notify.enabled and plain.notify.events == orgfile.NOTIFY_EVENTS

@@ -19,6 +19,15 @@ when this app quits.
 
 {key_table()}
 
+**Many agents.** Cells stay at least 36x8: past what fits, the grid shows pages of
+equal cells and a roster line above them with every agent's number and state
+(● working, ○ idle, ! needs you, ‖ paused, ✕ error exit; the page on screen
+underlined, the selected agent reversed). Agents off the page are not captured.
+`f` shows the selected agent large and a header for every other one.
+
+**Live send.** `i` gives the keyboard to the selected agent's terminal (a bar
+replaces the footer) until `C-]`; pastes arrive as one bracketed paste.
+
 States: **working**, **idle** (waiting for input), **needs-you** (a question or a
 permission prompt, or mail waiting: take over to answer; the header says why),
 **taken-over**, **paused**, **exited(code)**, **starting**, **down**, **unknown**.

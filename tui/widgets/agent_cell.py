@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
 from missionctl.agents.org.monitor import AgentView
+from missionctl.tui.messages import CellSized
 from missionctl.tui.widgets.metrics_strip import MetricsStrip
 from missionctl.tui.widgets.pane_mirror import PaneMirror
 
@@ -44,6 +46,9 @@ class AgentCell(Vertical):
         yield self.header
         yield self.mirror
         yield self.strip
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.post_message(CellSized())  # the grid sizes the agent's window to match
 
     def show(self, view: AgentView) -> None:
         self.view = view

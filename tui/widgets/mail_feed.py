@@ -26,7 +26,12 @@ def mail_line(message: Message, recipients: str | None = None) -> Text:
 
 class MailFeed(RichLog):
     """Newest last; a broadcast shows once. Mail arrives a few times a minute, so a
-    RichLog is the right tool here (unlike the pane mirror)."""
+    RichLog is the right tool here (unlike the pane mirror).
+
+    Never focused: focused, it took the arrows and page keys that select agents
+    (it still scrolls with the mouse wheel)."""
+
+    can_focus = False
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(

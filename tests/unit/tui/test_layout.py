@@ -30,11 +30,40 @@ def test_grid_shape(count: int, width: int, height: int, shape: tuple[int, int])
 
 def test_what_fits() -> None:
     assert layout.fits(8, 200, 54)
-    assert not layout.fits(8, 60, 14)
+    # Too small for eight readable cells: pages of one; too small for one: nothing.
+    assert layout.fits(8, 60, 14) and not layout.fits(8, 30, 14)
+    assert not layout.fits(8, 100, 10)
     # The focus layout needs only one big cell plus thin slivers.
-    assert not layout.fits(8, 70, 12) and layout.fits(8, 70, 12, focus=True)
+    assert not layout.fits(8, 70, 10) and layout.fits(8, 70, 10, focus=True)
     assert not layout.fits(8, 30, 12, focus=True)
     assert layout.mirror_size(50, 27) == (50, 25)
+
+
+@pytest.mark.parametrize(
+    ("count", "width", "height", "pages", "size", "shape"),
+    [
+        (8, 200, 50, 1, 8, (4, 2)),  # eight fit readably: one page, as ever
+        (16, 200, 50, 1, 16, (4, 4)),  # 200x56 less the feed and footer: 49x12 cells
+        (32, 200, 50, 2, 16, (4, 4)),  # 32 would be 24 columns wide: two pages of 16
+        (16, 120, 34, 2, 8, (3, 3)),  # 120x40: 39x11 cells, eight a page
+        (32, 120, 34, 4, 8, (3, 3)),
+        (32, 195, 43, 2, 16, (4, 4)),  # the benchmark's terminal
+        (9, 120, 34, 1, 9, (3, 3)),
+    ],
+)
+def test_pages_keep_cells_readable(
+    count: int, width: int, height: int, pages: int, size: int, shape: tuple[int, int]
+) -> None:
+    plan = layout.paginate(count, width, height)
+    assert plan is not None
+    assert (plan.count, plan.size, (plan.shape.columns, plan.shape.rows)) == (pages, size, shape)
+    rows = height - (layout.ROSTER_ROWS if pages > 1 else 0)
+    cell_w, cell_h = plan.shape.cell(width, rows)
+    assert cell_w >= layout.READABLE_CELL[0] and cell_h >= layout.READABLE_CELL[1]
+    # Every agent is on exactly one page, the selected one's page among them.
+    members = [i for page in range(plan.count) for i in plan.members(page, count)]
+    assert members == list(range(count))
+    assert all(i in plan.members(plan.page_of(i), count) for i in range(count))
 
 
 def test_run_text_puts_the_most_useful_first() -> None:

@@ -399,3 +399,87 @@ def test_arguments_are_quoted_for_tmux() -> None:
     assert tmux_quote("it's; #{x}") == "'it'\"'\"'s; #{x}'"
     with pytest.raises(ValueError, match="line break"):
         tmux_quote("two\nlines")
+
+
+def test_panes_not_shown_are_not_captured_until_shown_again(hub: Hub) -> None:
+    async def scenario() -> None:
+        client, seen = await _connected(hub)
+        try:
+            client.set_shown({"r1"})
+            assert client.shown == frozenset({"r1"})
+            await asyncio.sleep(0.3)  # let captures already in flight finish
+            before = [e for e in seen.events if isinstance(e, ScreenUpdate) and e.agent == "r2"]
+            hub.print_in("r2", "printed while hidden\r\n")
+            hub.print_in("r1", "printed while shown\r\n")
+            await seen.until(lambda: seen.shows("r1", "printed while shown"), 1, "r1 text")
+            await asyncio.sleep(0.5)  # an observation window: r2 stays uncaptured
+            after = [e for e in seen.events if isinstance(e, ScreenUpdate) and e.agent == "r2"]
+            assert after == before
+            # Shown again: captured afresh, with what it printed meanwhile.
+            client.set_shown({"r1", "r2"})
+            await seen.until(lambda: seen.shows("r2", "printed while hidden"), 1, "r2 text")
+        finally:
+            await client.stop()
+
+    _run(scenario)
+
+
+def test_keys_and_a_bracketed_paste_reach_the_pane_byte_for_byte(hub: Hub, tmp_path: Path) -> None:
+    log = tmp_path / "keys.log"
+    echo = Path(__file__).resolve().parents[3] / "fixtures" / "key_echo.py"
+    hub.add("typed", f"{sys.executable} {echo} {log}")
+
+    async def scenario() -> None:
+        client, seen = await _connected(hub)
+        try:
+            await seen.until(lambda: seen.shows("typed", "ready"), 5, "the echo program")
+            # Each key as a terminal sends it: characters, control bytes, named keys.
+            for key, char in [("h", "h"), ("i", "i"), ("enter", "\r"), ("up", None),
+                              ("ctrl+c", "\x03"), ("ctrl+d", None), ("shift+tab", None),
+                              ("dollar_sign", "$"), ("f1", None)]:  # fmt: skip
+                await client.send_key("typed", key, char)
+            await client.paste("typed", "line one\nline two $HOME ~/x")
+            expected = (
+                b"hi\r\x1b[A\x03\x04\x1b[Z$\x1bOP\x1b[200~line one\rline two $HOME ~/x\x1b[201~"
+            )
+            deadline = time.monotonic() + 5
+            while (log.read_bytes() if log.exists() else b"") != expected:
+                assert time.monotonic() < deadline, log.read_bytes() if log.exists() else b""
+                await asyncio.sleep(0.02)
+            with pytest.raises(HubUnavailable):
+                await client.send_key("nobody", "a", "a")
+        finally:
+            await client.stop()
+
+    _run(scenario)
+
+
+def test_ctrl_c_interrupts_what_runs_in_the_pane(hub: Hub) -> None:
+    async def scenario() -> None:
+        client, seen = await _connected(hub)
+        try:
+            for char in "sleep 1000":
+                await client.send_key("r1", char, char)
+            await client.send_key("r1", "enter", "\r")
+            pane_pid = int(hub.tmux("display-message", "-p", "-t", "=hub:r1", "#{pane_pid}"))
+
+            def sleeping() -> bool:
+                out = subprocess.run(["pgrep", "-P", str(pane_pid), "sleep"],
+                                     capture_output=True, timeout=5)  # fmt: skip
+                return out.returncode == 0
+
+            deadline = time.monotonic() + 5
+            while not sleeping():
+                assert time.monotonic() < deadline, "sleep never started"
+                await asyncio.sleep(0.02)
+            await client.send_key("r1", "ctrl+c", "\x03")
+            while sleeping():
+                assert time.monotonic() < deadline + 5, "Ctrl-C did not interrupt sleep"
+                await asyncio.sleep(0.02)
+            await seen.until(
+                lambda: seen.screen("r1")[1:3] == ("^C", "$ "), 2, "^C, then a prompt again"
+            )
+        finally:
+            await client.stop()
+
+    _run(scenario)
