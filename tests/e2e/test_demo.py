@@ -126,7 +126,8 @@ def test_demo_with_the_app_shows_eight_cells_and_live_metrics(
                        if re.search(r"\b(WORKING|IDLE|STARTING|NEEDS-YOU|UNKNOWN)\b", line)]  # fmt: skip
             cells = sum(len(re.findall(rf"\d {n} (WORKING|IDLE|STARTING|NEEDS-YOU|UNKNOWN) ", "\n".join(headers)))
                         for n in names)  # fmt: skip
-            strip = re.search(r"run …\w{4} \d+/\d+ \d+%", screen)
+            # A live run: its id, its experiment/arm (all but the classic mistake's), its steps.
+            strip = re.search(r"run …\w{4} ([\w.-]+/[\w.-]+ )?\d+/\d+ \d+%", screen)
             return cells == 8 and strip is not None
 
         wait_for(grid_ok, timeout=90, message="eight cells and a live metrics strip")
