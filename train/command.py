@@ -183,6 +183,20 @@ def main(argv: list[str]) -> int:
         os.environ[ENV_WORKSPACE] = str(gate.check(planned))
     ws = _workspace()
     agent = os.environ.get(ENV_AGENT) or None
+    # What the run's config.json says of it, here or as a Slurm job.
+    described = {
+        "preset": None,
+        "command": cmd,
+        "config": config,
+        "config_hash": config_hash(config),
+        "init_seed": args.seed,
+        "data_seed": args.seed,
+        "time_limit": args.time_limit,
+        "experiment": {"id": args.exp, "arm": args.arm} if args.exp else None,
+        "git_commit": git.commit,
+        "git_branch": git.branch,
+        "diff_hash": git.diff_hash,
+    }
     on_slurm = slurm.settings_for(ws)
     if on_slurm is not None and ws is not None:
         from missionctl.train.slurm.submit import Submission, submit_and_follow
@@ -194,19 +208,7 @@ def main(argv: list[str]) -> int:
                 run_id=args.run_id,
                 agent=agent,
                 args=("-m", "missionctl", "run", *argv),
-                record={
-                    "preset": None,
-                    "command": cmd,
-                    "config": config,
-                    "config_hash": config_hash(config),
-                    "init_seed": args.seed,
-                    "data_seed": args.seed,
-                    "time_limit": args.time_limit,
-                    "experiment": {"id": args.exp, "arm": args.arm} if args.exp else None,
-                    "git_commit": git.commit,
-                    "git_branch": git.branch,
-                    "diff_hash": git.diff_hash,
-                },
+                record=described,
                 diff=git.diff,
                 attach=(lambda run_id: gate.attach(planned, run_id)) if planned and gate else None,
                 finished=(lambda run_id: gate.finished(planned, run_id))
@@ -227,19 +229,9 @@ def main(argv: list[str]) -> int:
             {
                 "run_id": run_id,
                 "agent": agent,
-                "preset": None,
-                "command": cmd,
-                "config": config,
-                "config_hash": config_hash(config),
-                "init_seed": args.seed,
-                "data_seed": args.seed,
-                "time_limit": args.time_limit,
+                **described,
                 "cwd": str(Path.cwd()),
-                "git_commit": git.commit,
-                "git_branch": git.branch,
-                "diff_hash": git.diff_hash,
                 "created": time.time(),
-                "experiment": {"id": args.exp, "arm": args.arm} if args.exp else None,
                 "host": env.host,
                 "slurm_job_id": env.slurm_job_id,
                 "slurm_node": env.slurm_node,
