@@ -259,8 +259,11 @@ class MissionControlApp(App[None]):
         self.source.select(message.agent)
 
     def on_window_sized(self, message: WindowSized) -> None:
-        self.run_worker(self._resize(message), group="tmux")
+        self._resize(message)
 
+    # A worker through @work, which makes the coroutine only when the worker starts: one
+    # asked for while the app shuts down never starts, and is then no un-awaited coroutine.
+    @work(group="tmux")
     async def _resize(self, message: WindowSized) -> None:
         try:
             await self.source.resize(message.agent, message.width, message.height)
