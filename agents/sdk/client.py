@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -78,7 +79,7 @@ class SdkErrors:
     timeout: type[Exception]
 
 
-class ModelClient:
+class ModelClient(ABC):
     """Streams one answer for a conversation. What every API shares is here (the
     settings, the request's common keys, the SDK's errors as a ModelError); each
     client says how to build its SDK, its request and how to read its stream."""
@@ -127,15 +128,15 @@ class ModelClient:
         except self.errors.base as exc:
             raise classify(exc, self.errors, key_env=self.key_env, model=self.model) from None
 
+    @abstractmethod
     def _request(
         self, system: str, items: Sequence[Item], tools: Sequence[ToolSpec]
     ) -> dict[str, Any]:
         """The request's keyword arguments (`answer` adds the model and temperature)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _stream(self, request: dict[str, Any], on_text: Callable[[str], None]) -> Answer:
         """Send the request and read its stream into an Answer."""
-        raise NotImplementedError
 
 
 def retry_delay(attempt: int, retry_after: float | None) -> float:

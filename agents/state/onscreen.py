@@ -15,6 +15,7 @@ delays mail.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from typing import NamedTuple, Protocol
 
 WORKING = "working"
@@ -89,14 +90,16 @@ def question_in(text: str) -> str | None:
     return None
 
 
-class _ScreenShape:
+class _ScreenShape(ABC):
     """What every shape shares: no lines is unknown, a question is needs-you."""
 
+    @abstractmethod
     def question(self, screen: str) -> str | None:
-        raise NotImplementedError
+        """The reason line of a question this shape shows, or None."""
 
+    @abstractmethod
     def _state(self, lines: list[str]) -> ScreenReading:
-        raise NotImplementedError
+        """The state the screen's rows show, when no question is on it."""
 
     def read_screen(self, screen: str) -> ScreenReading:
         """working, idle, needs-you or unknown, with the reason."""
