@@ -13,7 +13,6 @@ import os
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,7 +22,7 @@ import pytest
 
 from missionctl.agents.org.hub import Hub
 from missionctl.mailbox import Mailbox
-from tests.helpers import run_missionctl, shell_agents, wait_for
+from tests.helpers import never, run_missionctl, shell_agents, wait_for
 
 HubFactory = Callable[..., Hub]
 
@@ -51,8 +50,8 @@ def test_a_mail_notice_never_runs_a_shells_half_typed_line(hub_factory: HubFacto
     Mailbox.for_workspace(hub.ws).send("human", "a1", "hello", subject="x; touch EVIL")
     wait_for(lambda: "[missionctl] 1 new message from human" in _screen(hub, "a1"),
              timeout=15, message="the notice printed")  # fmt: skip
-    time.sleep(0.5)  # an observation window: an Enter would have run it by now
-    assert not (worktree / "CANARY").exists() and not (worktree / "EVIL").exists()
+    # An Enter would have run it by now.
+    never(lambda: (worktree / "CANARY").exists() or (worktree / "EVIL").exists(), seconds=0.5)
 
 
 def test_a_notice_at_an_open_quote_runs_nothing(hub_factory: HubFactory) -> None:
@@ -68,8 +67,7 @@ def test_a_notice_at_an_open_quote_runs_nothing(hub_factory: HubFactory) -> None
     _type(hub, "a1", "-l", '"')
     _type(hub, "a1", "Enter")  # the person closes the quote: only their echo runs
     wait_for(lambda: (hub.ws.state_dir / "a1.json").exists())
-    time.sleep(0.5)
-    assert not (worktree / "X").exists()
+    never(lambda: (worktree / "X").exists(), seconds=0.5)
 
 
 def test_an_agent_cannot_report_another_agents_state(hub_factory: HubFactory) -> None:

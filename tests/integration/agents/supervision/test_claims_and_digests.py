@@ -8,8 +8,8 @@ from collections.abc import Callable
 from missionctl.agents.org.hub import Hub
 from missionctl.agents.supervision.standup import latest_digest
 from missionctl.ledger import Ledger
-from missionctl.mailbox import Mailbox, Message
-from tests.helpers import run_missionctl, wait_for
+from missionctl.mailbox import Envelope, Mailbox, Message
+from tests.helpers import never, run_missionctl, wait_for
 
 ORG = (
     '[[agent]]\nname = "chief"\nrole = "chief"\nprovider = "shell"\n\n'
@@ -67,9 +67,13 @@ def test_claims_are_answered_within_seconds_and_recorded(hub_factory: Callable[.
     second = proc.stdout.split()[1]
     wait_for(lambda: _reply_to(box, "human", second), timeout=10, message="the chief's answer")
     assert _reply_to(box, "chief", second) is not None
-    time.sleep(1.0)  # an observation window: no second answer to either claim
-    replies = [e for name in ("r1", "chief", "human") for e in box.envelopes(name, True)
-               if e.message.sender == "supervisor" and e.message.kind == "result"]  # fmt: skip
+
+    def answers() -> list[Envelope]:
+        return [e for name in ("r1", "chief", "human") for e in box.envelopes(name, True)
+                if e.message.sender == "supervisor" and e.message.kind == "result"]  # fmt: skip
+
+    never(lambda: len(answers()) > 4, seconds=1.0)  # no second answer to either claim
+    replies = answers()
     assert sorted({e.message.reply_to for e in replies}) == sorted([claim_id, second])
     assert len(replies) == 4  # r1 and chief for the first; chief and human for the second
 
@@ -106,7 +110,11 @@ def test_a_standup_ends_with_one_digest_of_replies_and_ledger_changes(
     assert "chief: no reply" in body and "r2: no reply" in body
     assert "- claims refused: 1\n  - r2: 'it works' -> unknown (experiment nope)" in body
     assert "- experiments opened: none" in body and "- runs crashed: none" in body
-    time.sleep(1.0)  # one digest per round, however long the supervisor keeps ticking
-    digests = [e for e in box.envelopes("human", True)
-               if e.message.subject.startswith("standup digest")]  # fmt: skip
-    assert len(digests) == 1
+
+    def digests() -> list[Envelope]:
+        return [e for e in box.envelopes("human", True)
+                if e.message.subject.startswith("standup digest")]  # fmt: skip
+
+    # One digest per round, however long the supervisor keeps ticking.
+    never(lambda: len(digests()) > 1, seconds=1.0)
+    assert len(digests()) == 1

@@ -26,6 +26,9 @@ from missionctl.agents.tmux.panes import (
     TmuxCommandError,
 )
 
+# How often `Recorder.until` looks again when no event comes.
+POLL_S = 0.05
+
 CONFIG = """\
 set -g prefix None
 unbind-key -a -T prefix
@@ -107,10 +110,19 @@ class Recorder:
                 raise AssertionError(f"within {timeout} s: {what}; events: {self.events[-8:]}")
             self._changed.clear()
             try:
-                await asyncio.wait_for(self._changed.wait(), left)
+                # Woken by an event, or after POLL_S for what no event announces (a file, a process).
+                await asyncio.wait_for(self._changed.wait(), min(left, POLL_S))
             except TimeoutError:
                 pass
         return time.monotonic() - start
+
+    async def never(self, predicate: Callable[[], bool], seconds: float, what: str) -> None:
+        """An observation window: `predicate()` must stay false for `seconds`."""
+        try:
+            await self.until(predicate, seconds, what)
+        except AssertionError:
+            return
+        raise AssertionError(f"within {seconds} s, unexpectedly: {what}")
 
     def screen(self, agent: str) -> tuple[str, ...]:
         for event in reversed(self.events):
@@ -408,13 +420,15 @@ def test_panes_not_shown_are_not_captured_until_shown_again(hub: Hub) -> None:
             client.set_shown({"r1"})
             assert client.shown == frozenset({"r1"})
             await asyncio.sleep(0.3)  # let captures already in flight finish
-            before = [e for e in seen.events if isinstance(e, ScreenUpdate) and e.agent == "r2"]
+
+            def r2_updates() -> list[PaneEvent]:
+                return [e for e in seen.events if isinstance(e, ScreenUpdate) and e.agent == "r2"]
+
+            before = r2_updates()
             hub.print_in("r2", "printed while hidden\r\n")
             hub.print_in("r1", "printed while shown\r\n")
             await seen.until(lambda: seen.shows("r1", "printed while shown"), 1, "r1 text")
-            await asyncio.sleep(0.5)  # an observation window: r2 stays uncaptured
-            after = [e for e in seen.events if isinstance(e, ScreenUpdate) and e.agent == "r2"]
-            assert after == before
+            await seen.never(lambda: r2_updates() != before, 0.5, "r2 captured while hidden")
             # Shown again: captured afresh, with what it printed meanwhile.
             client.set_shown({"r1", "r2"})
             await seen.until(lambda: seen.shows("r2", "printed while hidden"), 1, "r2 text")
@@ -442,10 +456,10 @@ def test_keys_and_a_bracketed_paste_reach_the_pane_byte_for_byte(hub: Hub, tmp_p
             expected = (
                 b"hi\r\x1b[A\x03\x04\x1b[Z$\x1bOP\x1b[200~line one\rline two $HOME ~/x\x1b[201~"
             )
-            deadline = time.monotonic() + 5
-            while (log.read_bytes() if log.exists() else b"") != expected:
-                assert time.monotonic() < deadline, log.read_bytes() if log.exists() else b""
-                await asyncio.sleep(0.02)
+            await seen.until(
+                lambda: (log.read_bytes() if log.exists() else b"") == expected, 5,
+                f"the keys in the log as {expected!r}",
+            )  # fmt: skip
             with pytest.raises(HubUnavailable):
                 await client.send_key("nobody", "a", "a")
         finally:
@@ -468,14 +482,9 @@ def test_ctrl_c_interrupts_what_runs_in_the_pane(hub: Hub) -> None:
                                      capture_output=True, timeout=5)  # fmt: skip
                 return out.returncode == 0
 
-            deadline = time.monotonic() + 5
-            while not sleeping():
-                assert time.monotonic() < deadline, "sleep never started"
-                await asyncio.sleep(0.02)
+            await seen.until(sleeping, 5, "sleep to start")
             await client.send_key("r1", "ctrl+c", "\x03")
-            while sleeping():
-                assert time.monotonic() < deadline + 5, "Ctrl-C did not interrupt sleep"
-                await asyncio.sleep(0.02)
+            await seen.until(lambda: not sleeping(), 5, "Ctrl-C to interrupt sleep")
             await seen.until(
                 lambda: seen.screen("r1")[1:3] == ("^C", "$ "), 2, "^C, then a prompt again"
             )
