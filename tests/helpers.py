@@ -61,6 +61,18 @@ def run_missionctl(
     )
 
 
+def run_python(code: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the Python snippet `code` in a fresh interpreter in `cwd`; it must exit 0.
+
+    A fresh process: what it imports and prints once is its own, not the test run's.
+    """
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
 T = TypeVar("T")
 
 

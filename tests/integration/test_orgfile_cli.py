@@ -3,12 +3,11 @@ and the API-key warning (bug 15) printed once per process."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import run_missionctl, run_python
 from tests.unit.test_orgfile_bounds import BOUNDS, _provider
 
 
@@ -18,13 +17,7 @@ from tests.unit.test_orgfile_bounds import BOUNDS, _provider
 def test_the_cli_reports_a_bad_org_in_one_line_and_exit_2(workspace: Path, case: str) -> None:
     text = next(c[1] for c in BOUNDS if c[0] == case)
     (workspace / "org" / "org.toml").write_text(text)
-    proc = subprocess.run(
-        [sys.executable, "-m", "missionctl", "worktrees", "list"],
-        cwd=workspace,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = run_missionctl(["worktrees", "list"], cwd=workspace)
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
 
@@ -42,10 +35,7 @@ def test_the_key_warning_is_printed_once_per_process_on_stderr(
         "for _ in range(3):\n"
         "    ws.load_org()\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", script], cwd=workspace, capture_output=True, text=True, timeout=60
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = run_python(script, cwd=workspace)
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "OPENAI_API_KEY" in lines[0] and key not in proc.stderr
     assert lines[0].startswith("missionctl: warning:")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from missionctl.mailbox.message import MAX_BODY_BYTES
-from tests.helpers import run_cli, run_missionctl
+from tests.helpers import run_cli, run_missionctl, run_python
 
 
 def _files(workspace: Path) -> list[str]:
@@ -235,10 +235,7 @@ def test_mail_send_imports_neither_textual_nor_torch_nor_watchdog(workspace: Pat
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'textual', 'torch', 'watchdog', 'rich', 'numpy'})\n"
         "print(rc, heavy)\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=workspace, capture_output=True, text=True, timeout=60
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = run_python(code, cwd=workspace)
     assert proc.stdout.splitlines()[-1] == "0 []"
 
 
