@@ -7,21 +7,12 @@ import json
 from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
 
-from tests.fakes.model_server import (
-    SSE,
-    CallTool,
-    FakeModelServer,
-    Reply,
-    Request,
-    RunShell,
-    Say,
-    spoken,
-)
+from tests.fakes import model_server
 
 _ids = itertools.count(1)
 
 
-def _tool_names(request: Request) -> list[str]:
+def _tool_names(request: model_server.Request) -> list[str]:
     names = []
     for tool in request.body.get("tools") or []:
         if isinstance(tool, dict):
@@ -29,7 +20,7 @@ def _tool_names(request: Request) -> list[str]:
     return names
 
 
-def shell_call(request: Request, command: str, why: str) -> dict[str, Any]:
+def shell_call(request: model_server.Request, command: str, why: str) -> dict[str, Any]:
     """A function call to whichever shell tool the request offers, asking to run
     `command` outside the sandbox (so an on-request policy has to ask the user)."""
     names = _tool_names(request)
@@ -51,22 +42,27 @@ def shell_call(request: Request, command: str, why: str) -> dict[str, Any]:
     }
 
 
-def function_outputs(request: Request) -> list[dict[str, Any]]:
+def function_outputs(request: model_server.Request) -> list[dict[str, Any]]:
     """The tool results the CLI sent back in this request."""
     items = request.body.get("input") or []
     return [i for i in items if isinstance(i, dict) and i.get("type") == "function_call_output"]
 
 
-class FakeResponsesAPI(FakeModelServer):
+class FakeResponsesAPI(model_server.FakeModelServer):
     """Answers `POST …/responses` with a streamed Responses-API event sequence."""
 
     endpoint = "/responses"
     models: ClassVar[dict[str, Any] | None] = {"object": "list", "data": [], "models": []}
 
-    def answer(self, handler: BaseHTTPRequestHandler, request: Request, reply: Reply) -> None:
+    def answer(
+        self,
+        handler: BaseHTTPRequestHandler,
+        request: model_server.Request,
+        reply: model_server.Reply,
+    ) -> None:
         response_id = f"resp_{next(_ids)}"
         model = str(request.body.get("model", "fake"))
-        sse = SSE(handler)
+        sse = model_server.SSE(handler)
         seq = itertools.count()
 
         def send(kind: str, **fields: Any) -> None:
@@ -75,7 +71,7 @@ class FakeResponsesAPI(FakeModelServer):
         base = {"id": response_id, "object": "response", "model": model, "output": []}
         send("response.created", response={**base, "status": "in_progress"})
         send("response.in_progress", response={**base, "status": "in_progress"})
-        if isinstance(reply, Say):
+        if isinstance(reply, model_server.Say):
             item_id = f"msg_{next(_ids)}"
             item = {"type": "message", "id": item_id, "role": "assistant", "status": "in_progress",
                     "content": []}  # fmt: skip
@@ -83,7 +79,7 @@ class FakeResponsesAPI(FakeModelServer):
             part = {"type": "output_text", "text": "", "annotations": []}
             send("response.content_part.added", item_id=item_id, output_index=0,
                  content_index=0, part=part)  # fmt: skip
-            for piece in spoken(reply):
+            for piece in model_server.spoken(reply):
                 send("response.output_text.delta", item_id=item_id, output_index=0,
                      content_index=0, delta=piece)  # fmt: skip
             send("response.output_text.done", item_id=item_id, output_index=0,
@@ -93,13 +89,13 @@ class FakeResponsesAPI(FakeModelServer):
             send("response.output_item.done", output_index=0, item=done)
             output = [done]
         else:
-            if isinstance(reply, CallTool):
+            if isinstance(reply, model_server.CallTool):
                 call_id = f"call_{next(_ids)}"
                 call = {"type": "function_call", "id": f"fc_{call_id}", "call_id": call_id,
                         "name": reply.name, "arguments": json.dumps(reply.arguments),
                         "status": "completed"}  # fmt: skip
             else:
-                assert isinstance(reply, RunShell)
+                assert isinstance(reply, model_server.RunShell)
                 call = shell_call(request, reply.command, reply.why)
             send("response.output_item.added", output_index=0, item={**call, "arguments": ""})
             send("response.output_item.done", output_index=0, item=call)
