@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -141,78 +142,61 @@ class Recorder:
         return changes[-1] if changes else ()
 
 
-def _run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    asyncio.run(scenario())
-
-
-async def _connected(hub: Hub, **options: Any) -> tuple[ControlClient, Recorder]:
+@contextlib.asynccontextmanager
+async def connected(hub: Hub, **options: Any) -> AsyncIterator[tuple[ControlClient, Recorder]]:
+    """A client of `hub`, once connected with every pane's first screen; stopped at the end."""
     client = ControlClient(hub.socket, **options)
     seen = Recorder(client)
     await client.start()
-    await seen.until(lambda: client.state is HubState.CONNECTED, 5, "connected")
-    await seen.until(
-        lambda: all(seen.screen(a) for a in ("supervisor", "r1", "r2")), 5, "first screens"
-    )
-    return client, seen
+    try:
+        await seen.until(lambda: client.state is HubState.CONNECTED, 5, "connected")
+        await seen.until(
+            lambda: all(seen.screen(a) for a in ("supervisor", "r1", "r2")), 5, "first screens"
+        )
+        yield client, seen
+    finally:
+        await client.stop()
 
 
-def test_connects_lists_the_windows_and_captures_every_pane_once(hub: Hub) -> None:
-    async def scenario() -> None:
-        client, seen = await _connected(hub)
-        try:
-            assert seen.states()[:2] == [HubState.CONNECTING, HubState.CONNECTED]
-            assert client.agents == ("supervisor", "r1", "r2") == seen.last_agents()
-            assert seen.screen("r1")[0].startswith("$")
-            assert len(seen.screen("r1")) == 12  # every row of the 60x12 pane
-            first = [e for e in seen.events if isinstance(e, ScreenUpdate)]
-            assert sorted(e.agent for e in first) == ["r1", "r2", "supervisor"]
-        finally:
-            await client.stop()
-        assert client.state is HubState.STOPPED
-        assert client.client_pid is None
-        assert "hub" in hub.tmux("list-sessions")  # stopping leaves the hub running
-
-    _run(scenario)
+async def test_connects_lists_the_windows_and_captures_every_pane_once(hub: Hub) -> None:
+    async with connected(hub) as (client, seen):
+        assert seen.states()[:2] == [HubState.CONNECTING, HubState.CONNECTED]
+        assert client.agents == ("supervisor", "r1", "r2") == seen.last_agents()
+        assert seen.screen("r1")[0].startswith("$")
+        assert len(seen.screen("r1")) == 12  # every row of the 60x12 pane
+        first = [e for e in seen.events if isinstance(e, ScreenUpdate)]
+        assert sorted(e.agent for e in first) == ["r1", "r2", "supervisor"]
+    assert client.state is HubState.STOPPED
+    assert client.client_pid is None
+    assert "hub" in hub.tmux("list-sessions")  # stopping leaves the hub running
 
 
-def test_printed_text_shows_up_within_250_ms(hub: Hub) -> None:
-    async def scenario() -> None:
-        client, seen = await _connected(hub)
-        try:
-            client.select("r1")
-            hub.print_in("r1", "\x1b[32mhello from r1\x1b[0m\r\n")
-            took = await seen.until(lambda: seen.shows("r1", "hello from r1"), 0.25, "r1 text")
-            assert took < 0.25
-            # A pane that is not selected but was idle is captured at once as well.
-            hub.print_in("r2", "quiet pane speaks\r\n")
-            await seen.until(lambda: seen.shows("r2", "quiet pane speaks"), 0.25, "r2 text")
-            # Colours arrive as escapes in the captured row.
-            (row,) = [line for line in seen.screen("r1") if "hello from r1" in line]
-            assert "\x1b[32m" in row
-        finally:
-            await client.stop()
-
-    _run(scenario)
+async def test_printed_text_shows_up_within_250_ms(hub: Hub) -> None:
+    async with connected(hub) as (client, seen):
+        client.select("r1")
+        hub.print_in("r1", "\x1b[32mhello from r1\x1b[0m\r\n")
+        took = await seen.until(lambda: seen.shows("r1", "hello from r1"), 0.25, "r1 text")
+        assert took < 0.25
+        # A pane that is not selected but was idle is captured at once as well.
+        hub.print_in("r2", "quiet pane speaks\r\n")
+        await seen.until(lambda: seen.shows("r2", "quiet pane speaks"), 0.25, "r2 text")
+        # Colours arrive as escapes in the captured row.
+        (row,) = [line for line in seen.screen("r1") if "hello from r1" in line]
+        assert "\x1b[32m" in row
 
 
-def test_idle_panes_are_not_captured(hub: Hub) -> None:
-    async def scenario() -> None:
-        client, seen = await _connected(hub)
-        try:
-            hub.print_in("r1", "one line\r\n")
-            await seen.until(lambda: seen.shows("r1", "one line"), 1, "r1 line")
-            await asyncio.sleep(0.3)  # let a trailing capture of that burst finish
-            before = client.captures
-            # Nothing printed: for the next half second nothing is captured.
-            await asyncio.sleep(0.5)  # measuring quiet, not synchronising
-            assert client.captures == before
-            hub.print_in("r2", "now r2\r\n")
-            await seen.until(lambda: seen.shows("r2", "now r2"), 1, "r2 line")
-            assert client.captures > before
-        finally:
-            await client.stop()
-
-    _run(scenario)
+async def test_idle_panes_are_not_captured(hub: Hub) -> None:
+    async with connected(hub) as (client, seen):
+        hub.print_in("r1", "one line\r\n")
+        await seen.until(lambda: seen.shows("r1", "one line"), 1, "r1 line")
+        await asyncio.sleep(0.3)  # let a trailing capture of that burst finish
+        before = client.captures
+        # Nothing printed: for the next half second nothing is captured.
+        await asyncio.sleep(0.5)  # measuring quiet, not synchronising
+        assert client.captures == before
+        hub.print_in("r2", "now r2\r\n")
+        await seen.until(lambda: seen.shows("r2", "now r2"), 1, "r2 line")
+        assert client.captures > before
 
 
 def _flood(hub: Hub, agents: tuple[str, ...], seconds: float, per_second: int) -> None:
@@ -232,52 +216,39 @@ def _flood(hub: Hub, agents: tuple[str, ...], seconds: float, per_second: int) -
             tty.close()
 
 
-def test_the_selected_pane_streams_faster_than_the_others(hub: Hub) -> None:
-    async def scenario() -> None:
-        client, seen = await _connected(hub)
-        try:
-            client.select("r1")
-            start = len(seen.events)
-            await asyncio.to_thread(_flood, hub, ("r1", "r2"), 1.5, 100)
-            updates = [e for e in seen.events[start:] if isinstance(e, ScreenUpdate)]
-            r1 = sum(e.agent == "r1" for e in updates)
-            r2 = sum(e.agent == "r2" for e in updates)
-            # At most 5 Hz for r2 (plus one for the leading edge); r1 up to 20 Hz.
-            assert r2 <= 5 * 1.5 + 2
-            assert r1 >= 2 * r2, (r1, r2)
-        finally:
-            await client.stop()
-
-    _run(scenario)
+async def test_the_selected_pane_streams_faster_than_the_others(hub: Hub) -> None:
+    async with connected(hub) as (client, seen):
+        client.select("r1")
+        start = len(seen.events)
+        await asyncio.to_thread(_flood, hub, ("r1", "r2"), 1.5, 100)
+        updates = [e for e in seen.events[start:] if isinstance(e, ScreenUpdate)]
+        r1 = sum(e.agent == "r1" for e in updates)
+        r2 = sum(e.agent == "r2" for e in updates)
+        # At most 5 Hz for r2 (plus one for the leading edge); r1 up to 20 Hz.
+        assert r2 <= 5 * 1.5 + 2
+        assert r1 >= 2 * r2, (r1, r2)
 
 
-def test_windows_added_renamed_and_closed_are_followed(hub: Hub) -> None:
-    async def scenario() -> None:
-        client, seen = await _connected(hub)
-        try:
-            hub.add("r3")
-            await seen.until(
-                lambda: seen.last_agents() == ("supervisor", "r1", "r2", "r3"), 2, "r3 added"
-            )
-            await seen.until(lambda: bool(seen.screen("r3")), 2, "r3 captured")
-            hub.tmux("rename-window", "-t", "=hub:r3", "r4")
-            await seen.until(
-                lambda: seen.last_agents() == ("supervisor", "r1", "r2", "r4"), 2, "renamed"
-            )
-            hub.print_in("r4", "under a new name\r\n")
-            await seen.until(lambda: seen.shows("r4", "under a new name"), 1, "r4 text")
-            hub.tmux("kill-window", "-t", "=hub:r4")
-            await seen.until(lambda: seen.last_agents() == ("supervisor", "r1", "r2"), 2, "closed")
-            assert client.agents == ("supervisor", "r1", "r2")
-        finally:
-            await client.stop()
-
-    _run(scenario)
+async def test_windows_added_renamed_and_closed_are_followed(hub: Hub) -> None:
+    async with connected(hub) as (client, seen):
+        hub.add("r3")
+        await seen.until(
+            lambda: seen.last_agents() == ("supervisor", "r1", "r2", "r3"), 2, "r3 added"
+        )
+        await seen.until(lambda: bool(seen.screen("r3")), 2, "r3 captured")
+        hub.tmux("rename-window", "-t", "=hub:r3", "r4")
+        await seen.until(
+            lambda: seen.last_agents() == ("supervisor", "r1", "r2", "r4"), 2, "renamed"
+        )
+        hub.print_in("r4", "under a new name\r\n")
+        await seen.until(lambda: seen.shows("r4", "under a new name"), 1, "r4 text")
+        hub.tmux("kill-window", "-t", "=hub:r4")
+        await seen.until(lambda: seen.last_agents() == ("supervisor", "r1", "r2"), 2, "closed")
+        assert client.agents == ("supervisor", "r1", "r2")
 
 
-def test_a_paused_pane_is_continued_and_recaptured(hub: Hub) -> None:
-    async def scenario() -> None:
-        client, seen = await _connected(hub, pause_after=1)
+async def test_a_paused_pane_is_continued_and_recaptured(hub: Hub) -> None:
+    async with connected(hub, pause_after=1) as (client, seen):
         # A second client that keeps reading, as the user's terminal does in a takeover:
         # with only stalled control clients tmux stops reading the pane instead.
         reader = subprocess.Popen(
@@ -302,108 +273,80 @@ def test_a_paused_pane_is_continued_and_recaptured(hub: Hub) -> None:
             hub.print_in("r2", "still streaming\r\n")
             await seen.until(lambda: seen.shows("r2", "still streaming"), 1, "r2 after pause")
         finally:
-            await client.stop()
             assert reader.stdin is not None
             reader.stdin.close()
             reader.wait(timeout=5)
 
-    _run(scenario)
-
 
 @pytest.mark.parametrize("how", ["kill-server", "sigkill"])
-def test_a_dead_server_is_reported_as_hub_gone_and_comes_back_after_up(hub: Hub, how: str) -> None:
-    async def scenario() -> None:
-        client, seen = await _connected(hub)
-        try:
-            if how == "kill-server":
-                hub.tmux("kill-server")
-            else:
-                os.kill(hub.server_pid(), signal.SIGKILL)
-            await seen.until(lambda: client.state is HubState.HUB_GONE, 3, "hub gone")
-            assert "no tmux server is running" in client.detail
-            with pytest.raises(HubUnavailable, match="hub-gone"):
-                await client.command("list-windows")
-            hub.up()
-            client.refresh()  # what the app does after `missionctl up`
-            await seen.until(lambda: client.state is HubState.CONNECTED, 2, "reconnected")
-            hub.print_in("r1", "back again\r\n")
-            await seen.until(lambda: seen.shows("r1", "back again"), 1, "r1 after up")
-        finally:
-            await client.stop()
-
-    _run(scenario)
+async def test_a_dead_server_is_reported_as_hub_gone_and_comes_back_after_up(
+    hub: Hub, how: str
+) -> None:
+    async with connected(hub) as (client, seen):
+        if how == "kill-server":
+            hub.tmux("kill-server")
+        else:
+            os.kill(hub.server_pid(), signal.SIGKILL)
+        await seen.until(lambda: client.state is HubState.HUB_GONE, 3, "hub gone")
+        assert "no tmux server is running" in client.detail
+        with pytest.raises(HubUnavailable, match="hub-gone"):
+            await client.command("list-windows")
+        hub.up()
+        client.refresh()  # what the app does after `missionctl up`
+        await seen.until(lambda: client.state is HubState.CONNECTED, 2, "reconnected")
+        hub.print_in("r1", "back again\r\n")
+        await seen.until(lambda: seen.shows("r1", "back again"), 1, "r1 after up")
 
 
-def test_a_lost_session_is_reported_as_hub_gone(hub: Hub) -> None:
-    async def scenario() -> None:
-        hub.tmux("new-session", "-d", "-s", "other")  # keeps the server alive
-        client, seen = await _connected(hub)
-        try:
-            hub.tmux("kill-session", "-t", "=hub")
-            await seen.until(lambda: client.state is HubState.HUB_GONE, 3, "hub gone")
-            assert "has no 'hub' session" in client.detail
-        finally:
-            await client.stop()
-
-    _run(scenario)
+async def test_a_lost_session_is_reported_as_hub_gone(hub: Hub) -> None:
+    hub.tmux("new-session", "-d", "-s", "other")  # keeps the server alive
+    async with connected(hub) as (client, seen):
+        hub.tmux("kill-session", "-t", "=hub")
+        await seen.until(lambda: client.state is HubState.HUB_GONE, 3, "hub gone")
+        assert "has no 'hub' session" in client.detail
 
 
-def test_a_killed_client_reconnects(hub: Hub) -> None:
-    async def scenario() -> None:
-        client, seen = await _connected(hub)
-        try:
-            old = client.client_pid
-            assert old is not None
-            os.kill(old, signal.SIGKILL)
-            await seen.until(lambda: HubState.RECONNECTING in seen.states(), 2, "drop noticed")
-            await seen.until(
-                lambda: client.state is HubState.CONNECTED and client.client_pid not in (None, old),
-                3,
-                "reconnected",
-            )
-            hub.print_in("r2", "after the drop\r\n")
-            await seen.until(lambda: seen.shows("r2", "after the drop"), 1, "r2 after reconnect")
-        finally:
-            await client.stop()
-
-    _run(scenario)
+async def test_a_killed_client_reconnects(hub: Hub) -> None:
+    async with connected(hub) as (client, seen):
+        old = client.client_pid
+        assert old is not None
+        os.kill(old, signal.SIGKILL)
+        await seen.until(lambda: HubState.RECONNECTING in seen.states(), 2, "drop noticed")
+        await seen.until(
+            lambda: client.state is HubState.CONNECTED and client.client_pid not in (None, old),
+            3,
+            "reconnected",
+        )
+        hub.print_in("r2", "after the drop\r\n")
+        await seen.until(lambda: seen.shows("r2", "after the drop"), 1, "r2 after reconnect")
 
 
-def test_commands_run_over_the_same_connection(hub: Hub) -> None:
-    async def scenario() -> None:
-        client, seen = await _connected(hub)
-        try:
-            assert await client.command("display-message", "-p", "it's #{session_name}") == (
-                "it's hub",
-            )
-            with pytest.raises(TmuxCommandError, match="no-such-command"):
-                await client.command("no-such-command")
-            # A resize reflows the pane: its new screen comes without any new output.
-            await client.command("resize-window", "-t", "=hub:r1", "-x", "40", "-y", "8")
-            await seen.until(lambda: len(seen.screen("r1")) == 8, 1, "r1 at 8 rows")
-            # Replies stay matched to their commands when many are in flight.
-            names = await asyncio.gather(
-                *(client.command("display-message", "-p", f"n{i}") for i in range(20))
-            )
-            assert [n[0] for n in names] == [f"n{i}" for i in range(20)]
-        finally:
-            await client.stop()
-
-    _run(scenario)
+async def test_commands_run_over_the_same_connection(hub: Hub) -> None:
+    async with connected(hub) as (client, seen):
+        assert await client.command("display-message", "-p", "it's #{session_name}") == (
+            "it's hub",
+        )
+        with pytest.raises(TmuxCommandError, match="no-such-command"):
+            await client.command("no-such-command")
+        # A resize reflows the pane: its new screen comes without any new output.
+        await client.command("resize-window", "-t", "=hub:r1", "-x", "40", "-y", "8")
+        await seen.until(lambda: len(seen.screen("r1")) == 8, 1, "r1 at 8 rows")
+        # Replies stay matched to their commands when many are in flight.
+        names = await asyncio.gather(
+            *(client.command("display-message", "-p", f"n{i}") for i in range(20))
+        )
+        assert [n[0] for n in names] == [f"n{i}" for i in range(20)]
 
 
-def test_a_hub_that_is_not_up_is_reported_at_start(tmux_tmpdir: Path) -> None:
-    async def scenario() -> None:
-        client = ControlClient(f"mc-none-{uuid.uuid4().hex[:8]}")
-        seen = Recorder(client)
-        await client.start()
-        try:
-            await seen.until(lambda: client.state is HubState.HUB_GONE, 3, "hub gone")
-            assert "no tmux server is running" in client.detail
-        finally:
-            await client.stop()
-
-    _run(scenario)
+async def test_a_hub_that_is_not_up_is_reported_at_start(tmux_tmpdir: Path) -> None:
+    client = ControlClient(f"mc-none-{uuid.uuid4().hex[:8]}")
+    seen = Recorder(client)
+    await client.start()
+    try:
+        await seen.until(lambda: client.state is HubState.HUB_GONE, 3, "hub gone")
+        assert "no tmux server is running" in client.detail
+    finally:
+        await client.stop()
 
 
 def test_arguments_are_quoted_for_tmux() -> None:
@@ -413,82 +356,64 @@ def test_arguments_are_quoted_for_tmux() -> None:
         tmux_quote("two\nlines")
 
 
-def test_panes_not_shown_are_not_captured_until_shown_again(hub: Hub) -> None:
-    async def scenario() -> None:
-        client, seen = await _connected(hub)
-        try:
-            client.set_shown({"r1"})
-            assert client.shown == frozenset({"r1"})
-            await asyncio.sleep(0.3)  # let captures already in flight finish
+async def test_panes_not_shown_are_not_captured_until_shown_again(hub: Hub) -> None:
+    async with connected(hub) as (client, seen):
+        client.set_shown({"r1"})
+        assert client.shown == frozenset({"r1"})
+        await asyncio.sleep(0.3)  # let captures already in flight finish
 
-            def r2_updates() -> list[PaneEvent]:
-                return [e for e in seen.events if isinstance(e, ScreenUpdate) and e.agent == "r2"]
+        def r2_updates() -> list[PaneEvent]:
+            return [e for e in seen.events if isinstance(e, ScreenUpdate) and e.agent == "r2"]
 
-            before = r2_updates()
-            hub.print_in("r2", "printed while hidden\r\n")
-            hub.print_in("r1", "printed while shown\r\n")
-            await seen.until(lambda: seen.shows("r1", "printed while shown"), 1, "r1 text")
-            await seen.never(lambda: r2_updates() != before, 0.5, "r2 captured while hidden")
-            # Shown again: captured afresh, with what it printed meanwhile.
-            client.set_shown({"r1", "r2"})
-            await seen.until(lambda: seen.shows("r2", "printed while hidden"), 1, "r2 text")
-        finally:
-            await client.stop()
-
-    _run(scenario)
+        before = r2_updates()
+        hub.print_in("r2", "printed while hidden\r\n")
+        hub.print_in("r1", "printed while shown\r\n")
+        await seen.until(lambda: seen.shows("r1", "printed while shown"), 1, "r1 text")
+        await seen.never(lambda: r2_updates() != before, 0.5, "r2 captured while hidden")
+        # Shown again: captured afresh, with what it printed meanwhile.
+        client.set_shown({"r1", "r2"})
+        await seen.until(lambda: seen.shows("r2", "printed while hidden"), 1, "r2 text")
 
 
-def test_keys_and_a_bracketed_paste_reach_the_pane_byte_for_byte(hub: Hub, tmp_path: Path) -> None:
+async def test_keys_and_a_bracketed_paste_reach_the_pane_byte_for_byte(
+    hub: Hub, tmp_path: Path
+) -> None:
     log = tmp_path / "keys.log"
     echo = Path(__file__).resolve().parents[3] / "fixtures" / "key_echo.py"
     hub.add("typed", f"{sys.executable} {echo} {log}")
 
-    async def scenario() -> None:
-        client, seen = await _connected(hub)
-        try:
-            await seen.until(lambda: seen.shows("typed", "ready"), 5, "the echo program")
-            # Each key as a terminal sends it: characters, control bytes, named keys.
-            for key, char in [("h", "h"), ("i", "i"), ("enter", "\r"), ("up", None),
-                              ("ctrl+c", "\x03"), ("ctrl+d", None), ("shift+tab", None),
-                              ("dollar_sign", "$"), ("f1", None)]:  # fmt: skip
-                await client.send_key("typed", key, char)
-            await client.paste("typed", "line one\nline two $HOME ~/x")
-            expected = (
-                b"hi\r\x1b[A\x03\x04\x1b[Z$\x1bOP\x1b[200~line one\rline two $HOME ~/x\x1b[201~"
-            )
-            await seen.until(
-                lambda: (log.read_bytes() if log.exists() else b"") == expected, 5,
-                f"the keys in the log as {expected!r}",
-            )  # fmt: skip
-            with pytest.raises(HubUnavailable):
-                await client.send_key("nobody", "a", "a")
-        finally:
-            await client.stop()
-
-    _run(scenario)
+    async with connected(hub) as (client, seen):
+        await seen.until(lambda: seen.shows("typed", "ready"), 5, "the echo program")
+        # Each key as a terminal sends it: characters, control bytes, named keys.
+        for key, char in [("h", "h"), ("i", "i"), ("enter", "\r"), ("up", None),
+                          ("ctrl+c", "\x03"), ("ctrl+d", None), ("shift+tab", None),
+                          ("dollar_sign", "$"), ("f1", None)]:  # fmt: skip
+            await client.send_key("typed", key, char)
+        await client.paste("typed", "line one\nline two $HOME ~/x")
+        expected = b"hi\r\x1b[A\x03\x04\x1b[Z$\x1bOP\x1b[200~line one\rline two $HOME ~/x\x1b[201~"
+        await seen.until(
+            lambda: (log.read_bytes() if log.exists() else b"") == expected, 5,
+            f"the keys in the log as {expected!r}",
+        )  # fmt: skip
+        with pytest.raises(HubUnavailable):
+            await client.send_key("nobody", "a", "a")
 
 
-def test_ctrl_c_interrupts_what_runs_in_the_pane(hub: Hub) -> None:
-    async def scenario() -> None:
-        client, seen = await _connected(hub)
-        try:
-            for char in "sleep 1000":
-                await client.send_key("r1", char, char)
-            await client.send_key("r1", "enter", "\r")
-            pane_pid = int(hub.tmux("display-message", "-p", "-t", "=hub:r1", "#{pane_pid}"))
+async def test_ctrl_c_interrupts_what_runs_in_the_pane(hub: Hub) -> None:
+    async with connected(hub) as (client, seen):
+        for char in "sleep 1000":
+            await client.send_key("r1", char, char)
+        await client.send_key("r1", "enter", "\r")
+        pane_pid = int(hub.tmux("display-message", "-p", "-t", "=hub:r1", "#{pane_pid}"))
 
-            def sleeping() -> bool:
-                out = subprocess.run(["pgrep", "-P", str(pane_pid), "sleep"],
-                                     capture_output=True, timeout=5)  # fmt: skip
-                return out.returncode == 0
+        def sleeping() -> bool:
+            out = subprocess.run(["pgrep", "-P", str(pane_pid), "sleep"],
+                                 capture_output=True, timeout=5)  # fmt: skip
+            return out.returncode == 0
 
-            await seen.until(sleeping, 5, "sleep to start")
-            await client.send_key("r1", "ctrl+c", "\x03")
-            await seen.until(lambda: not sleeping(), 5, "Ctrl-C to interrupt sleep")
-            await seen.until(
-                lambda: seen.screen("r1")[1:3] == ("^C", "$ "), 2, "^C, then a prompt again"
-            )
-        finally:
-            await client.stop()
-
-    _run(scenario)
+        await seen.until(sleeping, 5, "sleep to start")
+        await client.send_key("r1", "ctrl+c", "\x03")
+        await seen.until(lambda: not sleeping(), 5, "Ctrl-C to interrupt sleep")
+        await seen.until(
+            lambda: seen.screen("r1")[1:3] == ("^C", "$ "), 2, "^C, then a prompt again"
+        )
