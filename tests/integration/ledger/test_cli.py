@@ -10,26 +10,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import tomli_w
 
 from tests.helpers import run_cli, run_missionctl
-from tests.integration.ledger.conftest import BUDGET, Lab
+from tests.integration.ledger.conftest import BUDGET, Lab, clean_spec
 
-EXPERIMENT = f"""\
-id = "softcap"
-question = "Can the logit softcap go without a regression?"
-metric = "val_bpb"
-goal = "lower"
-test = "noninferiority"
-margin = 0.01
-alpha = 0.05
-seeds = [1, 2, 3]
-preset = "cpu-tiny"
-budget = "{BUDGET}"
-[arms.baseline]
-set = {{ logit_softcap = 15 }}
-[arms.nocap]
-set = {{ logit_softcap = 0 }}
-"""
+# The experiment as an agent writes it to a file for `missionctl exp new --file`.
+EXPERIMENT = tomli_w.dumps(clean_spec())
 
 
 def _registered(lab: Lab) -> None:
@@ -100,7 +87,7 @@ def test_an_experiment_from_flags_equals_the_file(lab: Lab) -> None:
     )  # fmt: skip
     assert code == 0, err
     from_flags = lab.ledger().experiment("softcap").spec
-    (lab.root / "exp.toml").write_text(EXPERIMENT.replace('"softcap"', '"softcap2"'))
+    (lab.root / "exp.toml").write_text(tomli_w.dumps(clean_spec(id="softcap2")))
     run_cli(["exp", "new", "--file", "exp.toml"], cwd=lab.root)
     from_file = lab.ledger().experiment("softcap2").spec
     assert from_file.arms == from_flags.arms and from_file.threshold == from_flags.threshold
@@ -185,8 +172,7 @@ def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(
 
 def test_an_experiment_is_immutable_once_a_run_is_attached(lab: Lab) -> None:
     _registered(lab)
-    changed = EXPERIMENT.replace("margin = 0.01", "margin = 0.02")
-    (lab.root / "exp.toml").write_text(changed)
+    (lab.root / "exp.toml").write_text(tomli_w.dumps(clean_spec(margin=0.02)))
     code, _, err = run_cli(["exp", "new", "--file", "exp.toml", "--replace"], cwd=lab.root)
     assert code == 0, err  # no run yet: a correction is allowed
     assert lab.ledger().experiment("softcap").spec.margin == 0.02
@@ -194,9 +180,8 @@ def test_an_experiment_is_immutable_once_a_run_is_attached(lab: Lab) -> None:
     code, _, err = run_cli(["exp", "new", "--file", "exp.toml", "--replace"], cwd=lab.root)
     assert code == 2 and "has 1 run attached and cannot change" in err
     assert 'supersedes = "softcap"' in err
-    (lab.root / "exp.toml").write_text(
-        changed.replace('id = "softcap"', 'id = "softcap-v2"\nsupersedes = "softcap"')
-    )
+    successor = clean_spec(id="softcap-v2", supersedes="softcap", margin=0.02)
+    (lab.root / "exp.toml").write_text(tomli_w.dumps(successor))
     code, _, err = run_cli(["exp", "new", "--file", "exp.toml"], cwd=lab.root)
     assert code == 0, err
     code, out, _ = run_cli(["exp", "list", "--json"], cwd=lab.root)
