@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psutil
 
@@ -71,6 +71,16 @@ def run_python(code: str, cwd: Path, timeout: float = 60) -> subprocess.Complete
     )
     assert proc.returncode == 0, proc.stderr
     return proc
+
+
+def end_process(process: subprocess.Popen[Any], grace: float) -> None:
+    """Terminate `process`; kill it if it has not exited after `grace` seconds."""
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 T = TypeVar("T")

@@ -17,6 +17,8 @@ from typing import Any
 
 import aiohttp
 
+from tests.helpers import end_process
+
 FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -86,12 +88,7 @@ class Browser:
         if self._session is not None:
             await self._session.close()
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            end_process(self.process, grace=10)
         shutil.rmtree(self.profile, ignore_errors=True)
 
     async def call(self, method: str, **params: Any) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from missionctl.agents.org.hub import Hub
-from tests.helpers import run_missionctl, shell_agents, wait_for
+from tests.helpers import end_process, run_missionctl, shell_agents, wait_for
 from tests.integration.browser import Browser, chromium
 
 TOKEN = "t0ken-for-the-test-0123456789"
@@ -53,12 +53,7 @@ class Served:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        end_process(self.process, grace=15)
 
 
 @pytest.fixture
