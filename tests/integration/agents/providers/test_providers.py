@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from missionctl.agents.providers import LaunchContext, provider_for
+from missionctl.agents.providers import LaunchContext, Provider, provider_for
 from missionctl.agents.providers.claude import KEY_VAR
 from missionctl.agents.providers.codex import CODEX_HOOKED, trusted_hash
 from missionctl.orgfile import loads
@@ -143,6 +144,21 @@ def _codex_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
 
 
+CodexAt = Callable[..., tuple[Provider, LaunchContext]]
+
+
+@pytest.fixture
+def codex_at(workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CodexAt:
+    """`codex_at(version, body)`: the Codex provider and r5's launch context (`body` as its
+    [providers.codex] table), with a `codex` that reports `version` on PATH."""
+
+    def at(version: str, body: str = CODEX_MODEL) -> tuple[Provider, LaunchContext]:
+        _codex_on_path(tmp_path, monkeypatch, version)
+        return provider_for("codex"), _ctx(workspace, "r5", body)
+
+    return at
+
+
 # Trust hashes Codex 0.171 itself wrote ("Trust all and continue" in its hook review)
 # for hooks running `/tmp/cx/hook.sh EVENT`: missionctl must compute the same.
 MEASURED_TRUST = [
@@ -172,9 +188,9 @@ def test_codex_hook_trust_hash_is_the_one_codex_computes(
 
 
 def test_codex_home_has_trusted_hooks_provider_and_trust_but_no_key(
-    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated_env: Path
+    workspace: Path, codex_at: CodexAt, monkeypatch: pytest.MonkeyPatch, isolated_env: Path
 ) -> None:
-    _codex_on_path(tmp_path, monkeypatch, "0.171.0")
+    codex, ctx = codex_at("0.171.0", 'base_url = "http://127.0.0.1:9/v1"\n')
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-never-in-a-file")
     user = isolated_env / ".codex"
     user.mkdir()
@@ -183,8 +199,6 @@ def test_codex_home_has_trusted_hooks_provider_and_trust_but_no_key(
         '[hooks]\nStop = [{ hooks = [{ type = "command", command = "say done" }] }]\n'
     )
     (user / "auth.json").write_text("{}")
-    ctx = _ctx(workspace, "r5", 'base_url = "http://127.0.0.1:9/v1"\n')
-    codex = provider_for("codex")
     codex.prepare(ctx)
     codex.prepare(ctx)  # idempotent
     home = Path(codex.env(ctx)["CODEX_HOME"])
@@ -217,12 +231,8 @@ def test_codex_home_has_trusted_hooks_provider_and_trust_but_no_key(
             assert path.stat().st_mode & 0o077 == 0
 
 
-def test_codex_with_hooks_runs_interactively_without_the_shared_server(
-    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _codex_on_path(tmp_path, monkeypatch, "0.171.0")
-    ctx = _ctx(workspace, "r5")
-    codex = provider_for("codex")
+def test_codex_with_hooks_runs_interactively_without_the_shared_server(codex_at: CodexAt) -> None:
+    codex, ctx = codex_at("0.171.0")
     argv = codex.command(ctx)
     assert argv[0] == "codex" and "exec" not in argv and "--no-daemon" in argv
     assert not any(a.startswith("notify=") for a in argv)
@@ -243,12 +253,8 @@ def test_codex_agents_never_share_a_codex_home(workspace: Path) -> None:
     assert len(homes) == 2
 
 
-def test_old_codex_falls_back_to_notify(
-    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _codex_on_path(tmp_path, monkeypatch, "0.40.0")
-    ctx = _ctx(workspace, "r5")
-    codex = provider_for("codex")
+def test_old_codex_falls_back_to_notify(codex_at: CodexAt) -> None:
+    codex, ctx = codex_at("0.40.0")
     codex.prepare(ctx)
     argv = codex.command(ctx)
     notify = argv[argv.index("-c") + 1]
@@ -261,12 +267,8 @@ def test_old_codex_falls_back_to_notify(
     assert "hooks" not in tomllib.loads((home / "config.toml").read_text())
 
 
-def test_codex_trust_can_be_left_to_the_user(
-    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _codex_on_path(tmp_path, monkeypatch, "0.171.0")
-    ctx = _ctx(workspace, "r5", "prepare_trust = false\n")
-    codex = provider_for("codex")
+def test_codex_trust_can_be_left_to_the_user(codex_at: CodexAt) -> None:
+    codex, ctx = codex_at("0.171.0", "prepare_trust = false\n")
     codex.prepare(ctx)
     config = tomllib.loads((Path(codex.env(ctx)["CODEX_HOME"]) / "config.toml").read_text())
     assert "projects" not in config
