@@ -30,7 +30,14 @@ def _bare_ref(tree: Path, name: str, commit: str) -> None:
     git(tree, "update-ref", f"refs/{name}", commit)
 
 
-SHADOWS: list[Callable[[Path, str, str], None]] = [_tag, _bare_ref]
+Shadow = Callable[[Path, str, str], None]
+
+
+@pytest.fixture(params=[_tag, _bare_ref], ids=["tag", "ref"])
+def shadow(request: pytest.FixtureRequest) -> Shadow:
+    """A way for an agent to name its own commit after another agent's branch."""
+    shadow: Shadow = request.param
+    return shadow
 
 
 @pytest.fixture
@@ -40,9 +47,8 @@ def trees(workspace: Path) -> tuple[Path, Path]:
     return workspace / ".missionctl/worktrees/r1", workspace / ".missionctl/worktrees/r2"
 
 
-@pytest.mark.parametrize("shadow", SHADOWS, ids=["tag", "ref"])
 def test_merge_takes_the_branch_not_a_ref_that_shares_its_name(
-    workspace: Path, trees: tuple[Path, Path], shadow: Callable[[Path, str, str], None]
+    workspace: Path, trees: tuple[Path, Path], shadow: Shadow
 ) -> None:
     r1, r2 = trees
     r1_commit = _commit_in(r1, "r1.txt", "r1's result\n")
@@ -56,9 +62,8 @@ def test_merge_takes_the_branch_not_a_ref_that_shares_its_name(
     assert parents[1] == r1_commit
 
 
-@pytest.mark.parametrize("shadow", SHADOWS, ids=["tag", "ref"])
 def test_clean_checks_the_branch_not_a_ref_that_shares_its_name(
-    workspace: Path, trees: tuple[Path, Path], shadow: Callable[[Path, str, str], None]
+    workspace: Path, trees: tuple[Path, Path], shadow: Shadow
 ) -> None:
     r1, r2 = trees
     unmerged = _commit_in(r1, "r1.txt", "r1's unmerged result\n")
