@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 from textual.binding import Binding
@@ -34,6 +35,20 @@ async def until(pilot: Pilot[None], what: Callable[[], object], timeout: float =
 def make_app(org: FakeOrg | None = None) -> tuple[MissionControlApp, FakeOrg]:
     org = org or FakeOrg()
     return MissionControlApp(org, poll_interval=0.05), org
+
+
+M = TypeVar("M", bound=TextualMessage)
+
+
+def collected(kind: type[M]) -> tuple[list[M], Callable[[TextualMessage], None]]:
+    """A list, and a `run_test` message hook that adds every `kind` message to it."""
+    seen: list[M] = []
+
+    def hook(message: TextualMessage) -> None:
+        if isinstance(message, kind):
+            seen.append(message)
+
+    return seen, hook
 
 
 async def test_eight_agents_in_a_four_by_two_grid_sized_one_to_one() -> None:
@@ -95,12 +110,7 @@ async def test_selection_keys_follow_the_grid() -> None:
 
 
 async def test_control_keys_act_on_the_selected_agent() -> None:
-    done: list[ActionDone] = []
-
-    def hook(message: TextualMessage) -> None:
-        if isinstance(message, ActionDone):
-            done.append(message)
-
+    done, hook = collected(ActionDone)
     app, org = make_app()
     async with app.run_test(size=(200, 60), message_hook=hook) as pilot:
         await pilot.press("3", "p")
@@ -121,11 +131,9 @@ async def test_control_keys_act_on_the_selected_agent() -> None:
 
 
 async def test_mail_to_the_selected_agent_and_to_everyone() -> None:
-    done: list[ActionDone] = []
+    done, hook = collected(ActionDone)
     app, org = make_app()
-    async with app.run_test(
-        size=(200, 60), message_hook=lambda m: isinstance(m, ActionDone) and done.append(m)
-    ) as pilot:  # type: ignore[func-returns-value]
+    async with app.run_test(size=(200, 60), message_hook=hook) as pilot:
         await pilot.press("2", "m")
         await until(pilot, lambda: bool(app.screen.query("#subject")))
         app.screen.query_one("#subject", Input).value = "run seed 3"
@@ -180,11 +188,9 @@ async def test_a_terminal_too_small_says_so(size: tuple[int, int]) -> None:
 
 
 async def test_hub_gone_shows_a_banner_and_u_starts_the_org() -> None:
-    done: list[ActionDone] = []
+    done, hook = collected(ActionDone)
     app, org = make_app()
-    async with app.run_test(
-        size=(200, 60), message_hook=lambda m: isinstance(m, ActionDone) and done.append(m)
-    ) as pilot:  # type: ignore[func-returns-value]
+    async with app.run_test(size=(200, 60), message_hook=hook) as pilot:
         await pilot.pause()
         org.source.emit(ConnectionChanged(HubState.HUB_GONE, "no server"))
         await pilot.pause()
