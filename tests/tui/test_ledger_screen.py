@@ -3,14 +3,18 @@ ledger as runs end; `d` shows the latest standup digest; strips name experiment 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
+from missionctl.ledger.board import LedgerBoard
 from missionctl.tui.app import MissionControlApp
 from missionctl.tui.screens.digest import NO_DIGEST, DigestScreen
 from missionctl.tui.screens.ledger import EMPTY, ExperimentScreen, LedgerScreen
 from tests.tui.fake_ledger import board, empty_board
-from tests.tui.fake_org import mail
+from tests.tui.fake_org import FakeOrg, mail
 from tests.tui.test_app import make_app, until
 
 
@@ -18,18 +22,23 @@ def _text(screen: object, selector: str) -> str:
     return str(screen.query_one(selector, Static).render())  # type: ignore[attr-defined]
 
 
-async def open_ledger(app: MissionControlApp, pilot: Pilot[None]) -> None:
-    """Once the app has its first board, `l` opens the ledger screen."""
-    await until(pilot, lambda: app.board is not None)
-    await pilot.press("l")
-    await until(pilot, lambda: isinstance(app.screen, LedgerScreen))
+@contextlib.asynccontextmanager
+async def ledger_open(
+    first: LedgerBoard,
+) -> AsyncIterator[tuple[MissionControlApp, FakeOrg, Pilot[None]]]:
+    """The app on an org whose ledger shows `first`; once the app has that board, `l`
+    has opened the ledger screen."""
+    app, org = make_app()
+    org.board = first
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: app.board is not None)
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, LedgerScreen))
+        yield app, org, pilot
 
 
 async def test_l_lists_every_experiment_with_its_progress_and_curve() -> None:
-    app, org = make_app()
-    org.board = board()
-    async with app.run_test(size=(160, 50)) as pilot:
-        await open_ledger(app, pilot)
+    async with ledger_open(board()) as (app, _, pilot):
         screen = app.screen
         table = screen.query_one("#experiments", DataTable)
         assert table.row_count == 2
@@ -55,10 +64,7 @@ async def test_l_lists_every_experiment_with_its_progress_and_curve() -> None:
 
 
 async def test_enter_shows_one_experiment_with_its_interval_against_the_margin() -> None:
-    app, org = make_app()
-    org.board = board()
-    async with app.run_test(size=(160, 50)) as pilot:
-        await open_ledger(app, pilot)
+    async with ledger_open(board()) as (app, _, pilot):
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ExperimentScreen))
         screen = app.screen
@@ -80,10 +86,7 @@ async def test_enter_shows_one_experiment_with_its_interval_against_the_margin()
 
 
 async def test_an_empty_ledger_says_how_to_start_one() -> None:
-    app, org = make_app()
-    org.board = empty_board()
-    async with app.run_test(size=(160, 50)) as pilot:
-        await open_ledger(app, pilot)
+    async with ledger_open(empty_board()) as (app, _, _):
         assert app.screen.query_one("#experiments", DataTable).row_count == 0
         assert _text(app.screen, "#ledger-empty") == EMPTY
         assert "no decided experiment yet" in _text(app.screen, "#progress")
@@ -91,10 +94,8 @@ async def test_an_empty_ledger_says_how_to_start_one() -> None:
 
 
 async def test_the_open_views_update_when_a_run_of_the_shown_experiment_ends() -> None:
-    app, org = make_app()
-    org.board = board(softcap_done=5)  # one treatment run still going
-    async with app.run_test(size=(160, 50)) as pilot:
-        await open_ledger(app, pilot)
+    # One treatment run is still going.
+    async with ledger_open(board(softcap_done=5)) as (app, org, pilot):
         ledger_screen = app.screen
         table = ledger_screen.query_one("#experiments", DataTable)
         assert [str(c) for c in table.get_row_at(0)][3:5] == ["11/12", "pending"]
