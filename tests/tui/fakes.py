@@ -5,17 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Collection, Sequence
 
-from missionctl.agents.tmux.panes import (
-    AgentsChanged,
-    ConnectionChanged,
-    HubState,
-    HubUnavailable,
-    PaneEvent,
-    PaneListener,
-    PaneSource,
-    ScreenUpdate,
-    TmuxCommandError,
-)
+from missionctl.agents.tmux import panes
 
 CommandHandler = Callable[[tuple[str, ...]], Sequence[str]]
 
@@ -31,8 +21,8 @@ class FakePaneSource:
         self, agents: Sequence[str] = ("supervisor",), handler: CommandHandler | None = None
     ) -> None:
         self._agents = tuple(agents)
-        self._state = HubState.STOPPED
-        self._listeners: list[PaneListener] = []
+        self._state = panes.HubState.STOPPED
+        self._listeners: list[panes.PaneListener] = []
         self.handler = handler
         self.selected: str | None = None
         self.selections: list[str | None] = []
@@ -49,25 +39,25 @@ class FakePaneSource:
     # -- the protocol ---------------------------------------------------------------
 
     @property
-    def state(self) -> HubState:
+    def state(self) -> panes.HubState:
         return self._state
 
     @property
     def agents(self) -> tuple[str, ...]:
         return self._agents
 
-    def subscribe(self, listener: PaneListener) -> Callable[[], None]:
+    def subscribe(self, listener: panes.PaneListener) -> Callable[[], None]:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
     async def start(self) -> None:
         self.started = True
-        self.set_state(HubState.CONNECTED)
-        self.emit(AgentsChanged(self._agents))
+        self.set_state(panes.HubState.CONNECTED)
+        self.emit(panes.AgentsChanged(self._agents))
 
     async def stop(self) -> None:
         self.stopped = True
-        self.set_state(HubState.STOPPED)
+        self.set_state(panes.HubState.STOPPED)
 
     def select(self, agent: str | None) -> None:
         self.selected = agent
@@ -79,15 +69,15 @@ class FakePaneSource:
     async def resize(self, agent: str, width: int, height: int) -> None:
         args = ("resize", agent, str(width), str(height))
         self.commands.append(args)
-        if self._state is not HubState.CONNECTED:
-            raise HubUnavailable(f"cannot resize {agent}: the hub is {self._state.value}")
+        if self._state is not panes.HubState.CONNECTED:
+            raise panes.HubUnavailable(f"cannot resize {agent}: the hub is {self._state.value}")
         try:
             if self.handler:
                 self.handler(args)
-        except TmuxCommandError:
+        except panes.TmuxCommandError:
             raise
         except Exception as exc:  # a handler's error stands for tmux refusing the command
-            raise TmuxCommandError(" ".join(args), (str(exc),)) from exc
+            raise panes.TmuxCommandError(" ".join(args), (str(exc),)) from exc
 
     def set_shown(self, agents: Collection[str] | None) -> None:
         self.shown = None if agents is None else frozenset(agents)
@@ -104,32 +94,32 @@ class FakePaneSource:
     def _typed(self) -> Awaitable[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if self.refuse_typing is not None:
-            future.set_exception(TmuxCommandError("send-keys", (self.refuse_typing,)))
+            future.set_exception(panes.TmuxCommandError("send-keys", (self.refuse_typing,)))
         else:
             future.set_result(None)
         return future
 
     # -- driving it from a test -------------------------------------------------------
 
-    def emit(self, event: PaneEvent) -> None:
+    def emit(self, event: panes.PaneEvent) -> None:
         """Deliver `event` to every listener, as the real source does on its loop."""
         for listener in list(self._listeners):
             listener(event)
 
     def show(self, agent: str, lines: Sequence[str], pane: str | None = None) -> None:
         """Deliver a screen for `agent`."""
-        self.emit(ScreenUpdate(agent, pane or f"%{self._agents.index(agent)}", tuple(lines)))
+        self.emit(panes.ScreenUpdate(agent, pane or f"%{self._agents.index(agent)}", tuple(lines)))
 
-    def set_state(self, state: HubState, detail: str = "") -> None:
+    def set_state(self, state: panes.HubState, detail: str = "") -> None:
         """Move the connection to `state` and tell the listeners."""
         self._state = state
-        self.emit(ConnectionChanged(state, detail))
+        self.emit(panes.ConnectionChanged(state, detail))
 
     def set_agents(self, agents: Sequence[str]) -> None:
         """Change the window list and tell the listeners."""
         self._agents = tuple(agents)
-        self.emit(AgentsChanged(self._agents))
+        self.emit(panes.AgentsChanged(self._agents))
 
 
 # Checked by mypy: the fake keeps to the protocol the app is written against.
-_conforms: type[PaneSource] = FakePaneSource
+_conforms: type[panes.PaneSource] = FakePaneSource
