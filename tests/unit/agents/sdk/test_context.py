@@ -4,27 +4,20 @@ from __future__ import annotations
 
 import pytest
 
+from missionctl.agents.sdk import conversation as conv
 from missionctl.agents.sdk.anthropic_client import to_messages
 from missionctl.agents.sdk.client import retry_delay
 from missionctl.agents.sdk.context import NEAR, SUMMARY_ASK, ContextKeeper
-from missionctl.agents.sdk.conversation import (
-    AssistantTurn,
-    Item,
-    ToolCall,
-    ToolResult,
-    UserText,
-    parse_arguments,
-)
 from missionctl.agents.sdk.openai_client import to_chat_messages, to_responses_input
 
-CONVERSATION: list[Item] = [
-    UserText("the program"),
-    AssistantTurn("Looking.", [ToolCall("c1", "shell", {"command": "ls"}),
-                               ToolCall("c2", "read_file", {"path": "a.py"})]),
-    ToolResult("c1", "shell", "a.py\n[exit code 0]"),
-    ToolResult("c2", "read_file", "error: nope", is_error=True),
-    UserText("1 new message from human: hi — run `missionctl mail inbox`"),
-    AssistantTurn("Reading it."),
+CONVERSATION: list[conv.Item] = [
+    conv.UserText("the program"),
+    conv.AssistantTurn("Looking.", [conv.ToolCall("c1", "shell", {"command": "ls"}),
+                                    conv.ToolCall("c2", "read_file", {"path": "a.py"})]),
+    conv.ToolResult("c1", "shell", "a.py\n[exit code 0]"),
+    conv.ToolResult("c2", "read_file", "error: nope", is_error=True),
+    conv.UserText("1 new message from human: hi — run `missionctl mail inbox`"),
+    conv.AssistantTurn("Reading it."),
 ]  # fmt: skip
 
 
@@ -70,19 +63,20 @@ def test_responses_input_items() -> None:
 
 
 def test_arguments_that_are_not_an_object_are_kept_for_the_error() -> None:
-    assert parse_arguments('{"a": 1}') == ({"a": 1}, None)
-    assert parse_arguments("") == ({}, None)
-    assert parse_arguments("[1, 2]") == ({}, "[1, 2]")
-    assert parse_arguments('{"a": ') == ({}, '{"a": ')
+    assert conv.parse_arguments('{"a": 1}') == ({"a": 1}, None)
+    assert conv.parse_arguments("") == ({}, None)
+    assert conv.parse_arguments("[1, 2]") == ({}, "[1, 2]")
+    assert conv.parse_arguments('{"a": ') == ({}, '{"a": ')
     # Sent back as the model wrote them, so the request stays valid.
-    assert ToolCall("x", "shell", {}, raw='{"a": ').arguments_json() == '{"a": '
+    assert conv.ToolCall("x", "shell", {}, raw='{"a": ').arguments_json() == '{"a": '
 
 
-def _long(n: int) -> list[Item]:
-    items: list[Item] = [UserText("the program")]
+def _long(n: int) -> list[conv.Item]:
+    items: list[conv.Item] = [conv.UserText("the program")]
     for i in range(n):
-        items += [AssistantTurn("", [ToolCall(f"c{i}", "shell", {"command": "cat big"})]),
-                  ToolResult(f"c{i}", "shell", f"output {i} " + "x" * 4000)]  # fmt: skip
+        call = conv.ToolCall(f"c{i}", "shell", {"command": "cat big"})
+        items += [conv.AssistantTurn("", [call]),
+                  conv.ToolResult(f"c{i}", "shell", f"output {i} " + "x" * 4000)]  # fmt: skip
     return items
 
 
@@ -91,7 +85,7 @@ def test_old_outputs_are_shortened_newest_last_and_unanswered_never() -> None:
     items = _long(6)
     assert keeper.near(items)
     shortened = keeper.shorten(items)
-    results = [i for i in items if isinstance(i, ToolResult)]
+    results = [i for i in items if isinstance(i, conv.ToolResult)]
     assert shortened >= 1 and not keeper.near(items)
     assert results[0].shortened and "characters dropped to save context" in results[0].output
     assert results[0].output.startswith("output 0 xxx")
@@ -101,7 +95,7 @@ def test_old_outputs_are_shortened_newest_last_and_unanswered_never() -> None:
 
 def test_the_estimate_follows_what_the_server_counted() -> None:
     keeper = ContextKeeper(limit=10_000, overhead_chars=400)
-    items: list[Item] = [UserText("y" * 3600)]
+    items: list[conv.Item] = [conv.UserText("y" * 3600)]
     assert keeper.estimate(items) == 1000
     keeper.calibrate(items, 2000)  # this tokenizer counts twice as many
     assert keeper.estimate(items) == 2000
@@ -116,8 +110,8 @@ def test_a_summary_request_fits_and_the_restart_keeps_the_first_message() -> Non
     assert len(prompt) < 2000 * 4 * 0.7 and "[… the oldest part is left out]" in prompt
     assert "output 9" in prompt  # the newest part is what is kept
     items = ContextKeeper.restart("the program", "did X, next Y")
-    assert isinstance(items[0], UserText) and items[0].text == "the program"
-    assert isinstance(items[1], UserText) and "did X, next Y" in items[1].text
+    assert isinstance(items[0], conv.UserText) and items[0].text == "the program"
+    assert isinstance(items[1], conv.UserText) and "did X, next Y" in items[1].text
     fallback = keeper.fallback("the program", _long(10))
     assert len(fallback) == 2 and keeper.estimate(fallback) < NEAR * 2000
 
