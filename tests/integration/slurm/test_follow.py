@@ -17,24 +17,7 @@ import pytest
 from missionctl.agents.org.hub import Hub
 from missionctl.train.runs.reader import load_run_dir
 from tests.helpers import run_missionctl, shell_agents, wait_for
-from tests.integration.slurm.conftest import (
-    JOB_TIMEOUT,
-    LONG_RUN,
-    TRAIN,
-    exit_status,
-    job_id,
-    node_name,
-    of_kind,
-    run_dirs,
-    screen,
-    slurm_org,
-    squeue_of,
-    the_end,
-    the_run,
-    training,
-    type_line,
-    write_slurm_org,
-)
+from tests.integration.slurm import cluster
 
 HubFactory = Callable[..., Hub]
 
@@ -47,33 +30,35 @@ def _follower(root: Path, argv: list[str]) -> subprocess.Popen[str]:
 
 
 def test_an_agents_training_run_becomes_a_job_and_comes_back(hub_factory: HubFactory) -> None:
-    hub = hub_factory(shell_agents(1), slurm_org())  # a1 has gpu = 1 on its own machine
+    hub = hub_factory(shell_agents(1), cluster.slurm_org())  # a1 has gpu = 1 on its own machine
     hub.up()
-    type_line(hub, "a1", f"{TRAIN} --seed 1")
-    final = wait_for(lambda: re.search(r"^run (\S+) ok val_bpb=\d\.\d{4}$", screen(hub, "a1"), re.M),
-                     timeout=JOB_TIMEOUT, message="the run's final line")  # fmt: skip
-    text = screen(hub, "a1")
+    cluster.type_line(hub, "a1", f"{cluster.TRAIN} --seed 1")
+    final = wait_for(
+        lambda: re.search(r"^run (\S+) ok val_bpb=\d\.\d{4}$", cluster.screen(hub, "a1"), re.M),
+        timeout=cluster.JOB_TIMEOUT, message="the run's final line",
+    )  # fmt: skip
+    text = cluster.screen(hub, "a1")
     run_dir = hub.ws.runs_dir / final.group(1)
-    job = job_id(run_dir)
-    node = node_name()
+    job = cluster.job_id(run_dir)
+    node = cluster.node_name()
     # The terminal reads as a local run does, with the job's id and where it ran first.
     order = [f"submitted as Slurm job {job}", f"job {job} running on {node}",
              "cpu-tiny seed=1", "step 1/", "final step", " ok val_bpb="]  # fmt: skip
     places = [text.find(marker) for marker in order]
     assert -1 not in places and places == sorted(places), text
-    assert exit_status(hub, "a1") == 0
+    assert cluster.exit_status(hub, "a1") == 0
 
     # Its metrics came back through the workspace: every step, the job and node recorded.
-    (start,) = of_kind(run_dir, "start")
+    (start,) = cluster.of_kind(run_dir, "start")
     assert (start["slurm_job_id"], start["slurm_node"]) == (job, node)
     assert start["threads"] == 1  # the job's one CPU, not the machine's
     assert start["cuda_visible_devices"] is None  # the agent's GPU stays on its machine
-    assert len(of_kind(run_dir, "step")) == the_end(run_dir).steps > 0
-    assert the_end(run_dir).status == "ok"
+    assert len(cluster.of_kind(run_dir, "step")) == cluster.the_end(run_dir).steps > 0
+    assert cluster.the_end(run_dir).status == "ok"
     config = json.loads((run_dir / "config.json").read_text())
     assert (config["executor"], config["slurm_job_id"], config["agent"]) == ("slurm", job, "a1")
     assert json.loads((run_dir / "job.json").read_text())["state"] == "COMPLETED"
-    assert squeue_of(hub.ws) == []
+    assert cluster.squeue_of(hub.ws) == []
 
     listed = run_missionctl(["runs"], cwd=hub.ws.root)
     assert listed.returncode == 0, listed.stderr
@@ -81,54 +66,48 @@ def test_an_agents_training_run_becomes_a_job_and_comes_back(hub_factory: HubFac
 
 
 def test_ctrl_c_in_the_agents_terminal_cancels_its_job(hub_factory: HubFactory) -> None:
-    hub = hub_factory(shell_agents(1), slurm_org())
-    hub.up()
-    type_line(hub, "a1", " ".join(LONG_RUN))
-    run_dir = the_run(hub.ws)
-    wait_for(lambda: training(run_dir), timeout=JOB_TIMEOUT, message="the job to train")
-    job = job_id(run_dir)
+    hub, run_dir = cluster.long_run(hub_factory)
+    job = cluster.job_id(run_dir)
     hub.tmux.run("send-keys", "-t", "=hub:a1", "C-c")
-    wait_for(lambda: re.search(r"^run \S+ crash val_bpb=none$", screen(hub, "a1"), re.M),
+    wait_for(lambda: re.search(r"^run \S+ crash val_bpb=none$", cluster.screen(hub, "a1"), re.M),
              timeout=60, message="the run's final line")  # fmt: skip
-    assert f"Ctrl-C: cancelling Slurm job {job}" in screen(hub, "a1")
-    assert exit_status(hub, "a1") == 130
-    end = the_end(run_dir)
+    assert f"Ctrl-C: cancelling Slurm job {job}" in cluster.screen(hub, "a1")
+    assert cluster.exit_status(hub, "a1") == 130
+    end = cluster.the_end(run_dir)
     assert end.status == "crash"
     assert end.error == f"Slurm job {job} was cancelled by Ctrl-C"
     assert end.steps is not None and end.steps > 0
-    assert squeue_of(hub.ws) == []
+    assert cluster.squeue_of(hub.ws) == []
 
 
 def test_scancel_from_outside_ends_the_run_crash_with_the_reason(workspace: Path) -> None:
-    ws = write_slurm_org(workspace, shell_agents(1))
-    follower = _follower(workspace, LONG_RUN)
-    run_dir = the_run(ws)
-    wait_for(lambda: training(run_dir), timeout=JOB_TIMEOUT, message="the job to train")
-    job = job_id(run_dir)
+    ws = cluster.write_slurm_org(workspace, shell_agents(1))
+    follower = _follower(workspace, cluster.LONG_RUN)
+    run_dir = cluster.training_run(ws)
+    job = cluster.job_id(run_dir)
     subprocess.run(["scancel", job], check=True, timeout=30)
     out, err = follower.communicate(timeout=60)
     assert follower.returncode == 128 + signal.SIGTERM, err
-    end = the_end(run_dir)
+    end = cluster.the_end(run_dir)
     reason = f"Slurm job {job} was cancelled (scancel, or an administrator)"
     assert (end.status, end.error) == ("crash", reason)
     assert end.steps is not None and end.steps > 0 and end.final_val_bpb is None
     assert out.splitlines()[-2:] == [f"error: {reason}", f"run {run_dir.name} crash val_bpb=none"]
     info = load_run_dir(run_dir)
     assert (info.status, info.job_id, info.job_state) == ("crash", job, "cancelled")
-    assert squeue_of(ws) == []
+    assert cluster.squeue_of(ws) == []
 
 
 def test_a_job_whose_follower_was_killed_is_settled_from_slurm(workspace: Path) -> None:
-    ws = write_slurm_org(workspace, shell_agents(1))
-    follower = _follower(workspace, LONG_RUN)
-    run_dir = the_run(ws)
-    wait_for(lambda: training(run_dir), timeout=JOB_TIMEOUT, message="the job to train")
+    ws = cluster.write_slurm_org(workspace, shell_agents(1))
+    follower = _follower(workspace, cluster.LONG_RUN)
+    run_dir = cluster.training_run(ws)
     follower.kill()  # SIGKILL: nothing of the follower's own is left to clean up
     follower.wait(timeout=30)
     assert load_run_dir(run_dir).status == "running"  # the job trains on, on its own
-    subprocess.run(["scancel", job_id(run_dir)], check=True, timeout=30)
-    wait_for(lambda: squeue_of(ws) == [], timeout=60, message="the job to end")
-    assert not of_kind(run_dir, "end") and load_run_dir(run_dir).status == "unknown"
+    subprocess.run(["scancel", cluster.job_id(run_dir)], check=True, timeout=30)
+    wait_for(lambda: cluster.squeue_of(ws) == [], timeout=60, message="the job to end")
+    assert not cluster.of_kind(run_dir, "end") and load_run_dir(run_dir).status == "unknown"
 
     listed = run_missionctl(["runs", "list", "--json"], cwd=workspace)  # asks Slurm how it ended
     assert listed.returncode == 0, listed.stderr
@@ -137,8 +116,8 @@ def test_a_job_whose_follower_was_killed_is_settled_from_slurm(workspace: Path) 
 
 
 def test_a_bad_partition_is_one_clear_line_and_exit_2(workspace: Path) -> None:
-    ws = write_slurm_org(workspace, shell_agents(1), 'partition = "nope"')
-    proc = _follower(workspace, TRAIN.split())
+    ws = cluster.write_slurm_org(workspace, shell_agents(1), 'partition = "nope"')
+    proc = _follower(workspace, cluster.TRAIN.split())
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2
     assert err.splitlines() == [
@@ -146,42 +125,44 @@ def test_a_bad_partition_is_one_clear_line_and_exit_2(workspace: Path) -> None:
         " specified; check [runs.slurm] in org/org.toml (`sinfo` lists the partitions)"
     ]
     assert out == ""
-    assert run_dirs(ws) == []  # nothing reserved stays behind, live or not
-    assert squeue_of(ws) == []
+    assert cluster.run_dirs(ws) == []  # nothing reserved stays behind, live or not
+    assert cluster.squeue_of(ws) == []
 
 
 def test_any_command_runs_as_a_job_with_its_metrics(workspace: Path) -> None:
-    ws = write_slurm_org(workspace, shell_agents(1))
+    ws = cluster.write_slurm_org(workspace, shell_agents(1))
     script = (
         "import json, os; print('seed', os.environ['MISSIONCTL_SEED'], flush=True);"
         " open(os.environ['MISSIONCTL_METRICS'], 'a').write(json.dumps({'val_bpb': 1.25}) + '\\n')"
     )
     proc = _follower(workspace, [sys.executable, "-m", "missionctl", "run", "--seed", "3", "--",
                                  sys.executable, "-c", script])  # fmt: skip
-    out, err = proc.communicate(timeout=JOB_TIMEOUT)
+    out, err = proc.communicate(timeout=cluster.JOB_TIMEOUT)
     assert proc.returncode == 0, err
-    (run_dir,) = run_dirs(ws)
+    (run_dir,) = cluster.run_dirs(ws)
     assert "seed 3" in out.splitlines()
     assert out.splitlines()[-1] == f"run {run_dir.name} ok val_bpb=1.2500"
-    (start,) = of_kind(run_dir, "start")
-    assert start["slurm_job_id"] == job_id(run_dir) and start["command"][0] == sys.executable
-    end = the_end(run_dir)
+    (start,) = cluster.of_kind(run_dir, "start")
+    assert (
+        start["slurm_job_id"] == cluster.job_id(run_dir) and start["command"][0] == sys.executable
+    )
+    end = cluster.the_end(run_dir)
     assert (end.status, end.final_val_bpb, end.exit_code) == ("ok", 1.25, 0)
 
 
 @pytest.mark.slow
 def test_slurms_time_limit_ends_the_run_timeout(workspace: Path) -> None:
     # Slurm counts time limits in minutes and checks them every 30 s: this waits ~1-1.5 min.
-    ws = write_slurm_org(workspace, shell_agents(1), 'time_limit = "1m"')
-    follower = _follower(workspace, LONG_RUN)
+    ws = cluster.write_slurm_org(workspace, shell_agents(1), 'time_limit = "1m"')
+    follower = _follower(workspace, cluster.LONG_RUN)
     out, err = follower.communicate(timeout=240)
     assert follower.returncode == 4, err  # what a local run's own time limit returns
-    (run_dir,) = run_dirs(ws)
-    end = the_end(run_dir)
+    (run_dir,) = cluster.run_dirs(ws)
+    end = cluster.the_end(run_dir)
     assert (end.status, end.error) == (
         "timeout",
-        f"Slurm job {job_id(run_dir)} reached its time limit of 1:00",
+        f"Slurm job {cluster.job_id(run_dir)} reached its time limit of 1:00",
     )
     assert end.steps is not None and end.steps > 0
     assert "DUE TO TIME LIMIT" in out  # Slurm's own line, from the job's output
-    assert not psutil.pid_exists(of_kind(run_dir, "start")[0]["pid"])
+    assert not psutil.pid_exists(cluster.trainer_pid(run_dir))

@@ -9,14 +9,7 @@ from pathlib import Path
 
 from missionctl.ledger import Ledger
 from tests.helpers import run_missionctl, shell_agents
-from tests.integration.slurm.conftest import (
-    JOB_TIMEOUT,
-    job_id,
-    node_name,
-    run_dirs,
-    squeue_of,
-    write_slurm_org,
-)
+from tests.integration.slurm import cluster
 
 EXPERIMENT = """\
 id = "softcap"
@@ -44,7 +37,7 @@ def _agent_runs(root: Path, command: str) -> subprocess.Popen[str]:
 
 
 def test_an_experiments_runs_are_gated_here_and_train_as_jobs(workspace: Path) -> None:
-    ws = write_slurm_org(workspace, shell_agents(1))
+    ws = cluster.write_slurm_org(workspace, shell_agents(1))
     (workspace / "exp.toml").write_text(EXPERIMENT)
     made = run_missionctl(["exp", "new", "--file", "exp.toml"], cwd=workspace)
     assert made.returncode == 0, made.stderr
@@ -53,23 +46,23 @@ def test_an_experiments_runs_are_gated_here_and_train_as_jobs(workspace: Path) -
     assert len(planned) == 4 and len(plan) == 2
     runs = [_agent_runs(workspace, command) for command in plan]  # both arms at once
     for proc in runs:
-        _, err = proc.communicate(timeout=JOB_TIMEOUT)
+        _, err = proc.communicate(timeout=cluster.JOB_TIMEOUT)
         assert proc.returncode == 0, err
 
-    node = node_name()
+    node = cluster.node_name()
     with Ledger.open(ws) as ledger:
         attached = ledger.attachments("softcap")
         assert sorted(a.arm for a in attached) == ["baseline", "nocap"]
         for a in attached:
             assert a.facts.status == "ok"
             # The environment the ledger compares arms by: where each job ran.
-            assert a.facts.slurm_job_id == job_id(ws.runs_dir / a.run_id)
+            assert a.facts.slurm_job_id == cluster.job_id(ws.runs_dir / a.run_id)
             assert (a.facts.slurm_node, a.facts.node) == (node, node)
         assert ledger.verdict("softcap").decision == "pending"  # seed 2 is still to run
 
     # A second run of a seed already done is refused here, before any job is submitted.
-    before = run_dirs(ws)
+    before = cluster.run_dirs(ws)
     again = _agent_runs(workspace, plan[0])
     _, err = again.communicate(timeout=60)
     assert again.returncode == 2 and "seeds:" in err, err
-    assert run_dirs(ws) == before and squeue_of(ws) == []
+    assert cluster.run_dirs(ws) == before and cluster.squeue_of(ws) == []
