@@ -7,25 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import tomli_w
+
 from missionctl.ledger import Ledger
 from tests.helpers import run_missionctl, shell_agents
+from tests.integration.ledger.conftest import clean_spec
 from tests.integration.slurm import cluster
 
-EXPERIMENT = """\
-id = "softcap"
-question = "Can the logit softcap go without a regression?"
-metric = "val_bpb"
-goal = "lower"
-test = "noninferiority"
-margin = 0.01
-seeds = [1, 2]
-preset = "cpu-tiny"
-budget = "flops=3e10"
-[arms.baseline]
-set = { logit_softcap = 15 }
-[arms.nocap]
-set = { logit_softcap = 0 }
-"""
+# The ledger tests' experiment, on two seeds: a plan of four runs.
+EXPERIMENT = tomli_w.dumps(clean_spec(seeds=[1, 2]))
 
 
 def _agent_runs(root: Path, command: str) -> subprocess.Popen[str]:
