@@ -12,6 +12,8 @@ import pytest
 
 from missionctl.agents.org.hub import Hub
 from missionctl.workspace import Workspace
+from tests.fakes.messages_api import FakeMessagesAPI
+from tests.fakes.responses_api import FakeResponsesAPI
 from tests.helpers import git, run_cli, write_org
 
 REPO = Path(__file__).resolve().parent.parent
@@ -107,3 +109,17 @@ def slurm_cluster() -> str:
             pytest.fail(f"{why}; {ENV_SLURM_TESTS}=required: `tests/slurm/cluster.sh up` must work")
         pytest.skip(f"{why}; `sudo tests/slurm/cluster.sh up` makes a one-node one")
     return answer
+
+
+@pytest.fixture
+def messages_api() -> Iterator[FakeMessagesAPI]:
+    """A fake Anthropic Messages API on a free local port (Claude Code's model)."""
+    with FakeMessagesAPI() as server:
+        yield server
+
+
+@pytest.fixture
+def responses_api() -> Iterator[FakeResponsesAPI]:
+    """A fake OpenAI Responses API on a free local port (Codex's model)."""
+    with FakeResponsesAPI() as server:
+        yield server

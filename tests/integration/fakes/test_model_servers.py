@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 
 import anthropic
 import openai
-import pytest
 
 from tests.fakes.messages_api import FakeMessagesAPI, api_key, tool_results
 from tests.fakes.model_server import RunShell, Say, user_texts
@@ -24,21 +22,9 @@ TOOLS_ANTHROPIC = [{"name": "Bash", "description": "run",
                     "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}}}]  # fmt: skip
 
 
-@pytest.fixture
-def responses() -> Iterator[FakeResponsesAPI]:
-    with FakeResponsesAPI() as server:
-        yield server
-
-
-@pytest.fixture
-def messages() -> Iterator[FakeMessagesAPI]:
-    with FakeMessagesAPI() as server:
-        yield server
-
-
-def test_responses_api_streams_text_then_a_shell_call(responses: FakeResponsesAPI) -> None:
-    client = openai.OpenAI(base_url=f"{responses.url}/v1", api_key="sk-test", max_retries=0)
-    responses.script(Say("Hello from the fake model."), RunShell("touch /nonexistent/canary"))
+def test_responses_api_streams_text_then_a_shell_call(responses_api: FakeResponsesAPI) -> None:
+    client = openai.OpenAI(base_url=f"{responses_api.url}/v1", api_key="sk-test", max_retries=0)
+    responses_api.script(Say("Hello from the fake model."), RunShell("touch /nonexistent/canary"))
     stream = client.responses.create(model="m", input="hi", tools=TOOLS_OPENAI, stream=True)  # type: ignore[arg-type]
     events = list(stream)
     deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
@@ -52,16 +38,16 @@ def test_responses_api_streams_text_then_a_shell_call(responses: FakeResponsesAP
     args = json.loads(call.arguments)
     assert args["cmd"] == "touch /nonexistent/canary"
     assert args["sandbox_permissions"] == "require_escalated"  # so Codex has to ask
-    assert [user_texts(r)[-1] for r in responses.turns] == ["hi", "go"]
-    assert not any(function_outputs(r) for r in responses.turns)
+    assert [user_texts(r)[-1] for r in responses_api.turns] == ["hi", "go"]
+    assert not any(function_outputs(r) for r in responses_api.turns)
     # A request without tools (a title) does not use up the script.
     client.responses.create(model="m", input="title?", stream=True)
-    assert len(responses.turns) == 2 and len(responses.requests) == 3
+    assert len(responses_api.turns) == 2 and len(responses_api.requests) == 3
 
 
-def test_messages_api_streams_text_then_a_bash_call(messages: FakeMessagesAPI) -> None:
-    client = anthropic.Anthropic(base_url=messages.url, api_key="sk-ant-test", max_retries=0)
-    messages.script(Say("Hello from the fake model."), RunShell("touch /nonexistent/canary"))
+def test_messages_api_streams_text_then_a_bash_call(messages_api: FakeMessagesAPI) -> None:
+    client = anthropic.Anthropic(base_url=messages_api.url, api_key="sk-ant-test", max_retries=0)
+    messages_api.script(Say("Hello from the fake model."), RunShell("touch /nonexistent/canary"))
     with client.messages.stream(model="m", max_tokens=100, tools=TOOLS_ANTHROPIC,  # type: ignore[arg-type]
                                 messages=[{"role": "user", "content": "hi"}]) as stream:  # fmt: skip
         assert stream.get_final_text() == "Hello from the fake model."
@@ -72,15 +58,15 @@ def test_messages_api_streams_text_then_a_bash_call(messages: FakeMessagesAPI) -
     (use,) = [b for b in final.content if b.type == "tool_use"]
     assert use.name == "Bash" and use.input == {
         "command": "touch /nonexistent/canary", "description": RunShell("").why}  # fmt: skip
-    assert api_key(messages.requests[0]) == "sk-ant-test"
-    assert not any(tool_results(r) for r in messages.turns)
+    assert api_key(messages_api.requests[0]) == "sk-ant-test"
+    assert not any(tool_results(r) for r in messages_api.turns)
     assert client.messages.count_tokens(model="m", messages=[{"role": "user", "content": "x"}])
 
 
-def test_a_held_answer_waits_for_the_test(responses: FakeResponsesAPI) -> None:
-    client = openai.OpenAI(base_url=f"{responses.url}/v1", api_key="sk-test", max_retries=0)
+def test_a_held_answer_waits_for_the_test(responses_api: FakeResponsesAPI) -> None:
+    client = openai.OpenAI(base_url=f"{responses_api.url}/v1", api_key="sk-test", max_retries=0)
     hold = threading.Event()
-    responses.script(Say("first piece, then the rest of it", hold=hold))
+    responses_api.script(Say("first piece, then the rest of it", hold=hold))
     seen: list[str] = []
 
     def read() -> None:
@@ -89,7 +75,7 @@ def test_a_held_answer_waits_for_the_test(responses: FakeResponsesAPI) -> None:
 
     reader = threading.Thread(target=read)
     reader.start()
-    responses.wait_for_turn(lambda r: True, timeout=10)
+    responses_api.wait_for_turn(lambda r: True, timeout=10)
     reader.join(timeout=1.0)  # the answer is held: the stream is still open
     assert reader.is_alive() and "response.completed" not in seen
     hold.set()
