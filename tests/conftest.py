@@ -114,12 +114,14 @@ def slurm_cluster() -> str:
 @pytest.fixture
 def messages_api() -> Iterator[FakeMessagesAPI]:
     """A fake Anthropic Messages API on a free local port (Claude Code's model)."""
-    with FakeMessagesAPI() as server:
+    server = FakeMessagesAPI()
+    with server:
         yield server
 
 
 @pytest.fixture
 def responses_api() -> Iterator[FakeResponsesAPI]:
     """A fake OpenAI Responses API on a free local port (Codex's model)."""
-    with FakeResponsesAPI() as server:
+    server = FakeResponsesAPI()
+    with server:
         yield server
