@@ -23,60 +23,37 @@ ORG_DIR = "org"
 RUNTIME_DIR = ".missionctl"
 
 
+class _Below:
+    """A workspace path read as an attribute: `name` below the path attribute `base`."""
+
+    def __init__(self, base: str, name: str) -> None:
+        self.base = base
+        self.name = name
+
+    def __get__(self, ws: Workspace, owner: type[Workspace] | None = None) -> Path:
+        below: Path = getattr(ws, self.base)
+        return below / self.name
+
+
 @dataclass(frozen=True)
 class Workspace:
     """Paths of one workspace; `root` is the repository's top-level directory."""
 
     root: Path
 
-    @property
-    def org_dir(self) -> Path:
-        return self.root / ORG_DIR
-
-    @property
-    def org_file(self) -> Path:
-        return self.org_dir / "org.toml"
-
-    @property
-    def prompts_dir(self) -> Path:
-        return self.org_dir / "prompts"
-
-    @property
-    def runtime(self) -> Path:
-        return self.root / RUNTIME_DIR
-
-    @property
-    def mailbox_dir(self) -> Path:
-        return self.runtime / "mailbox"
-
-    @property
-    def worktrees_dir(self) -> Path:
-        return self.runtime / "worktrees"
-
-    @property
-    def runs_dir(self) -> Path:
-        return self.runtime / "runs"
-
-    @property
-    def state_dir(self) -> Path:
-        """Per-agent state files written by `missionctl hook`."""
-        return self.runtime / "state"
-
-    @property
-    def ledger_path(self) -> Path:
-        return self.runtime / "ledger.sqlite"
-
-    @property
-    def tmux_conf(self) -> Path:
-        return self.runtime / "tmux.conf"
-
-    @property
-    def hooks_dir(self) -> Path:
-        return self.runtime / "hooks"
-
-    @property
-    def logs_dir(self) -> Path:
-        return self.runtime / "logs"
+    # The layout, each path below another: (what it is below, its name).
+    org_dir = _Below("root", ORG_DIR)
+    org_file = _Below("org_dir", "org.toml")
+    prompts_dir = _Below("org_dir", "prompts")
+    runtime = _Below("root", RUNTIME_DIR)
+    mailbox_dir = _Below("runtime", "mailbox")
+    worktrees_dir = _Below("runtime", "worktrees")
+    runs_dir = _Below("runtime", "runs")
+    state_dir = _Below("runtime", "state")  # per-agent state files written by `missionctl hook`
+    ledger_path = _Below("runtime", "ledger.sqlite")
+    tmux_conf = _Below("runtime", "tmux.conf")
+    hooks_dir = _Below("runtime", "hooks")
+    logs_dir = _Below("runtime", "logs")
 
     @property
     def socket_name(self) -> str:
