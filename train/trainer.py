@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 import torch
 
@@ -121,8 +121,16 @@ def _signals_raise() -> Iterator[None]:
             signal.signal(sig, old)
 
 
-def resolve_device(config: TrainConfig) -> tuple[torch.device, str, bool]:
-    """(device, dtype name, compile?) for `config` on this machine."""
+class Compute(NamedTuple):
+    """Where and how a run computes: its device, its dtype's name, and whether it compiles."""
+
+    device: torch.device
+    dtype: str
+    compiled: bool
+
+
+def resolve_device(config: TrainConfig) -> Compute:
+    """Where and how `config` computes on this machine."""
     has_cuda = torch.cuda.is_available()
     if config.device == "cuda" and not has_cuda:
         raise UserError(
@@ -135,7 +143,7 @@ def resolve_device(config: TrainConfig) -> tuple[torch.device, str, bool]:
     )
     # Compiling pays on a GPU; on a CPU its minutes of C++ builds cost more than they save.
     compiled = config.compile == "on" or (config.compile == "auto" and kind == "cuda")
-    return torch.device(kind), dtype, compiled
+    return Compute(torch.device(kind), dtype, compiled)
 
 
 def _device_name(device: torch.device) -> str:
@@ -171,7 +179,7 @@ def train(request: RunRequest, out: TextIO | None = None) -> RunResult:
     out = out or sys.stdout
     config = request.config
     config.check()
-    device, dtype, compiled = resolve_device(config)
+    compute = resolve_device(config)
     corpus = load_corpus(request.data, min_bytes=config.seq_len + 2)
     ws = current_workspace()
     limit = None if request.adopt else slot_limit(ws)
@@ -232,7 +240,7 @@ def train(request: RunRequest, out: TextIO | None = None) -> RunResult:
             slot = take_slot(root, limit, waiting)
             started = True
             try:
-                run = _Run(request, record, corpus, device, dtype, compiled, threads, agent, out)
+                run = _Run(request, record, corpus, compute, threads, agent, out)
                 return run.execute(git.commit, git.branch, git.diff_hash)
             finally:
                 slot.release()
@@ -254,9 +262,7 @@ class _Run:
         request: RunRequest,
         record: RunRecord,
         corpus: Corpus,
-        device: torch.device,
-        dtype: str,
-        compiled: bool,
+        compute: Compute,
         threads: int,
         agent: str | None,
         out: TextIO,
@@ -265,9 +271,7 @@ class _Run:
         self.config = request.config
         self.record = record
         self.corpus = corpus
-        self.device = device
-        self.dtype = dtype
-        self.compiled = compiled
+        self.device, self.dtype, self.compiled = compute
         self.threads = threads
         self.agent = agent
         self.out = out
@@ -276,7 +280,9 @@ class _Run:
         self.total_steps = flops.steps_in_budget(request.budget, self.config)
         self.flops_per_token = flops.flops_per_token(self.config)
         self.flops_per_step = float(self.flops_per_token * self.config.tokens_per_step)
-        self.peak = flops.peak_flops(_device_name(device) if device.type == "cuda" else None, dtype)
+        self.peak = flops.peak_flops(
+            _device_name(self.device) if self.device.type == "cuda" else None, self.dtype
+        )
         self.wall_start = time.time()
         self.last_print = 0.0
         self.next_print = 0.0

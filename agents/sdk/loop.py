@@ -83,14 +83,13 @@ class SdkAgent:
     ) -> None:
         self.config = config
         self.client = client
-        self.worktree = worktree
+        self.secret = config.api_key(environ)
+        self.system = SYSTEM.format(agent=config.agent, role=config.role, worktree=worktree)
         self.first_message = first_message
         self.terminal = terminal
         self.hooks = hooks
         self.reload = reload
         self.sleep = sleep
-        self.secret = config.api_key(environ)
-        self.system = SYSTEM.format(agent=config.agent, role=config.role, worktree=worktree)
         self.items: list[Item] = []
         self.toolbox = Toolbox(
             worktree, config.tool_env(environ), approve=config.approve,
