@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 
 from missionctl.agents.org.hub import Hub
 from missionctl.agents.process import tree as proctree
@@ -146,10 +147,17 @@ def pause(argv: list[str]) -> int:
     return _said(agent, f"paused ({plural(len(hub.pause(agent)), 'process')} stopped)")
 
 
+def _act(
+    command: str, description: str, argv: list[str], act: Callable[[Hub, str], object], done: str
+) -> int:
+    """A command that does one thing to one agent and says it is done."""
+    hub, agent = _one_agent(command, description, argv)
+    act(hub, agent)
+    return _said(agent, done)
+
+
 def resume(argv: list[str]) -> int:
-    hub, agent = _one_agent("resume", "Thaw a paused agent.", argv)
-    hub.resume(agent)
-    return _said(agent, "resumed")
+    return _act("resume", "Thaw a paused agent.", argv, Hub.resume, "resumed")
 
 
 def kill(argv: list[str]) -> int:
@@ -165,9 +173,9 @@ def kill(argv: list[str]) -> int:
 
 
 def restart(argv: list[str]) -> int:
-    hub, agent = _one_agent("restart", "Restart an agent in its window and worktree.", argv)
-    hub.restart(agent)
-    return _said(agent, "restarted")
+    return _act(
+        "restart", "Restart an agent in its window and worktree.", argv, Hub.restart, "restarted"
+    )
 
 
 def attach(argv: list[str]) -> int:
