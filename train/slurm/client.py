@@ -80,6 +80,29 @@ def _wait_status(raw: str) -> tuple[int | None, int | None]:
     return os.WEXITSTATUS(status), None
 
 
+def _job(
+    job_id: str,
+    state: str,
+    node: str,
+    limit: str,
+    exit_code: int | None,
+    signal: int | None,
+    reason: str | None = None,
+    comment: str | None = None,
+) -> Job:
+    """A job from the columns squeue and sacct share (a state `CANCELLED by 0` is CANCELLED)."""
+    return Job(
+        job_id=job_id.strip(),
+        state=state.strip().split(" ")[0],
+        reason=reason,
+        node=_value(node),
+        time_limit=_value(limit),
+        exit_code=exit_code,
+        signal=signal or None,
+        comment=comment,
+    )
+
+
 def parse_squeue(text: str) -> list[Job]:
     """Jobs from `squeue -h -O <SQUEUE_FORMAT>` output; lines that do not parse are skipped."""
     jobs = []
@@ -90,15 +113,8 @@ def parse_squeue(text: str) -> list[Job]:
         job_id, state, reason, node, limit, status, comment = parts
         code, sig = _wait_status(status)
         jobs.append(
-            Job(
-                job_id=job_id.strip(),
-                state=state.strip().split(" ")[0],
-                reason=_value(reason),
-                node=_value(node),
-                time_limit=_value(limit),
-                exit_code=code,
-                signal=sig,
-                comment=_value(comment.rstrip("|\n")),
+            _job(
+                job_id, state, node, limit, code, sig, _value(reason), _value(comment.rstrip("|\n"))
             )
         )
     return jobs
@@ -113,16 +129,8 @@ def parse_sacct(text: str) -> list[Job]:
             continue
         job_id, state, exit_code, node, limit = parts[:5]
         code, _, sig = exit_code.partition(":")
-        jobs.append(
-            Job(
-                job_id=job_id.strip(),
-                state=state.strip().split(" ")[0],
-                node=_value(node),
-                time_limit=_value(limit),
-                exit_code=int(code) if code.isdigit() else None,
-                signal=int(sig) if sig.isdigit() and int(sig) else None,
-            )
-        )
+        exit_ = int(code) if code.isdigit() else None
+        jobs.append(_job(job_id, state, node, limit, exit_, int(sig) if sig.isdigit() else None))
     return jobs
 
 
