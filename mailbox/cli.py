@@ -126,14 +126,7 @@ def _me() -> str:
 
 
 def _send(box: Mailbox, me: str, args: argparse.Namespace) -> int:
-    # stdin only when asked for with "-": an agent's tool may hand over a pipe that
-    # never closes, and this command must not hang on it.
-    if args.body == ["-"]:
-        body = _stdin_text()
-    elif args.body:
-        body = " ".join(args.body)
-    else:
-        raise UserError("mail send: give the message text, or '-' to read it from stdin")
+    body = _body(args.body, "mail send", "give the message text, or '-' to read it from stdin")
     subject: str = args.subject
     to: list[str] | None = args.to
     if args.reply_to and (not to or not subject):
@@ -185,12 +178,9 @@ def claim_main(argv: list[str]) -> int:
     ap.add_argument("--subject", default="", help="one line (default: the claim's first line)")
     ap.add_argument("body", nargs="*", metavar="TEXT", help="the claim, or '-' to read stdin")
     args = ap.parse_args(argv)
-    if args.body == ["-"]:
-        body = _stdin_text()
-    elif args.body:
-        body = " ".join(args.body)
-    else:
-        raise UserError("claim: say what you claim, e.g. missionctl claim --exp ID 'X is better'")
+    body = _body(
+        args.body, "claim", "say what you claim, e.g. missionctl claim --exp ID 'X is better'"
+    )
     if args.experiment is None and not args.run:
         raise UserError(
             "claim: cite the evidence: --exp ID (the preregistered experiment), or --run ID"
@@ -218,17 +208,27 @@ def _claim_subject(body: str) -> str:
     return text if len(text) <= 120 else text[:119] + "…"
 
 
-def _stdin_text() -> str:
+def _body(words: list[str], command: str, missing: str) -> str:
+    """The text given as words on the command line, or on stdin for a lone '-'.
+
+    stdin only when asked for: an agent's tool may hand over a pipe that never
+    closes, and the command must not hang on it. `missing`: the fix when no text
+    was given.
+    """
+    if words != ["-"]:
+        if not words:
+            raise UserError(f"{command}: {missing}")
+        return " ".join(words)
     raw = sys.stdin.buffer.read(MAX_BODY_BYTES + 1)
     if len(raw) > MAX_BODY_BYTES:
         raise UserError(
-            f"mail send: the body on stdin is over {MAX_BODY_BYTES:,} bytes; the limit is"
+            f"{command}: the body on stdin is over {MAX_BODY_BYTES:,} bytes; the limit is"
             f" {MAX_BODY_BYTES:,}: send a shorter message, or a path to a file"
         )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise UserError("mail send: the text on stdin is not UTF-8; send text only") from None
+        raise UserError(f"{command}: the text on stdin is not UTF-8; send text only") from None
 
 
 def _inbox(box: Mailbox, who: str, args: argparse.Namespace) -> int:
