@@ -40,7 +40,6 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
-from missionctl import workspace
 from missionctl.cliargs import parser
 from missionctl.errors import UserError
 from missionctl.names import ENV_AGENT, ENV_WORKSPACE
@@ -49,7 +48,14 @@ from missionctl.train.commandline import command_config
 from missionctl.train.config import MAX_SEED
 from missionctl.train.gate import PlannedRun, RunGate, load_gate
 from missionctl.train.runs import envfacts, metrics
-from missionctl.train.runs.record import RunRecord, check_run_id, git_state, new_run_id, runs_root
+from missionctl.train.runs.record import (
+    RunRecord,
+    check_run_id,
+    enclosing_workspace,
+    git_state,
+    new_run_id,
+    runs_root,
+)
 from missionctl.train.runs.slots import slot_limit, take_slot
 
 ENV_METRICS = "MISSIONCTL_METRICS"
@@ -122,13 +128,6 @@ def _pump(source: IO[bytes], sink: IO[str], log: IO[bytes], scraper: _Scraper) -
         scraper.feed(text)
 
 
-def _workspace() -> workspace.Workspace | None:
-    try:
-        return workspace.find()
-    except UserError:
-        return None
-
-
 def main(argv: list[str]) -> int:
     """Run and record the command after `--`; return its exit code."""
     ap = parser("run", "Run any command and record it as a run (for the ledger and the app).")
@@ -173,15 +172,15 @@ def main(argv: list[str]) -> int:
             preset=None,
             config=config,
             budget=None,
+            argv=tuple(cmd),
             init_seed=args.seed,
             data_seed=args.seed,
             git_commit=git.commit,
             diff_hash=git.diff_hash,
-            argv=tuple(cmd),
         )
         gate = load_gate()
         os.environ[ENV_WORKSPACE] = str(gate.check(planned))
-    ws = _workspace()
+    ws = enclosing_workspace()
     agent = os.environ.get(ENV_AGENT) or None
     # What the run's config.json says of it, here or as a Slurm job.
     described = {

@@ -7,12 +7,10 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from missionctl import workspace
 from missionctl.cliargs import parser
-from missionctl.errors import UserError
 from missionctl.textable import format_table
 from missionctl.train.runs.reader import RunInfo, list_runs_in, load_run_in
-from missionctl.train.runs.record import runs_root
+from missionctl.train.runs.record import enclosing_workspace, runs_root
 
 
 def _json(info: RunInfo) -> dict[str, Any]:
@@ -27,17 +25,6 @@ def _when(stamp: float | None) -> str | None:
     return None if stamp is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
 
 
-def _workspace() -> workspace.Workspace | None:
-    """Where runs are read: `MISSIONCTL_WORKSPACE`, else the workspace around the cwd.
-
-    Outside any workspace, `./runs/` (where the trainer writes without one).
-    """
-    try:
-        return workspace.find()
-    except UserError:
-        return None
-
-
 def main(argv: list[str]) -> int:
     """List runs, or show one; `--json` for scripts."""
     ap = parser("runs", "Training runs recorded in the workspace (or ./runs outside one).")
@@ -49,7 +36,7 @@ def main(argv: list[str]) -> int:
     show.add_argument("run_id", metavar="RUN_ID")
     args = ap.parse_args(argv)
 
-    ws = _workspace()
+    ws = enclosing_workspace()
     if ws is not None and ws.org_file.is_file() and ws.load_org().executor == "slurm":
         # Runs whose following terminal was killed: ask Slurm how their jobs ended.
         from missionctl.train.slurm import org as slurm_jobs

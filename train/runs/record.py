@@ -76,6 +76,15 @@ def current_workspace() -> workspace.Workspace | None:
     return workspace.find()
 
 
+def enclosing_workspace() -> workspace.Workspace | None:
+    """`MISSIONCTL_WORKSPACE`, else the workspace around the cwd; None outside any
+    (runs are then read from and written to `./runs/`)."""
+    try:
+        return workspace.find()
+    except UserError:
+        return None
+
+
 def check_run_id(run_id: str) -> str:
     """`run_id` if it is a safe directory name; a `UserError` says what is allowed."""
     # Leading dots would hide the run (and `.slots` lives beside the runs).
