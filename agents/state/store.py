@@ -25,9 +25,9 @@ import json
 import math
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from missionctl.files import make_private_dir, open_private, read_regular, write_private
 
@@ -51,6 +51,9 @@ TS_SLACK_S = 60.0
 # A hook record older than its process (by more than this) belongs to an earlier life.
 EARLIER_LIFE_S = 1.0
 STARTING_FOR_S = 30.0
+
+_R = TypeVar("_R")  # a record read from a state file
+_NO_MARKER = object()  # no marker file at all (one that cannot be read still counts)
 
 
 def exited(code: int) -> str:
@@ -242,6 +245,26 @@ class StateStore:
             return None
         return data
 
+    def _record(self, agent: str, suffix: str, parse: Callable[[Any], _R]) -> _R | None:
+        """The agent's record in its `suffix` file; None when there is none or it is bad."""
+        data = self._load(agent, suffix)
+        if data is None:
+            return None
+        try:
+            record = parse(data)
+        except ValueError as exc:
+            self._bad(self._path(agent, suffix), str(exc))
+            return None
+        self._good(agent, suffix)
+        return record
+
+    def _marker(self, agent: str, suffix: str) -> Any:
+        """The JSON of a marker file, None when it cannot be read (the marker still
+        counts), `_NO_MARKER` when there is none."""
+        if not os.path.lexists(self._path(agent, suffix)):
+            return _NO_MARKER
+        return self._load(agent, suffix)
+
     def _good(self, agent: str, suffix: str) -> None:
         """The file read and checked well: a later fault in it is news again."""
         self._reported.discard(f"{agent}{suffix}")
@@ -295,16 +318,7 @@ class StateStore:
             return record
 
     def hook(self, agent: str) -> HookRecord | None:
-        data = self._load(agent, ".json")
-        if data is None:
-            return None
-        try:
-            record = HookRecord.from_json(data)
-        except ValueError as exc:
-            self._bad(self._path(agent, ".json"), str(exc))
-            return None
-        self._good(agent, ".json")
-        return record
+        return self._record(agent, ".json", HookRecord.from_json)
 
     def forget(self, agent: str) -> None:
         """Drop an agent's hook state (it is being restarted)."""
@@ -324,10 +338,9 @@ class StateStore:
     def _paused(self, agent: str) -> tuple[float, list[int]] | None:
         """(since, pids) of a paused agent. A marker that cannot be read still means
         paused (it is only written by pause): better shown paused than typed into."""
-        path = self._path(agent, ".paused")
-        if not os.path.lexists(path):
+        data = self._marker(agent, ".paused")
+        if data is _NO_MARKER:
             return None
-        data = self._load(agent, ".paused")
         try:
             ts = float(data["ts"])
             pids = [int(p) for p in data.get("pids", [])]
@@ -335,6 +348,7 @@ class StateStore:
                 raise ValueError("ts is not finite")
             return ts, pids
         except (TypeError, KeyError, ValueError, AttributeError, OverflowError):
+            path = self._path(agent, ".paused")
             if data is not None:
                 self._bad(path, "not a pause record")
             with contextlib.suppress(OSError):
@@ -364,10 +378,9 @@ class StateStore:
     def taken_over(self, agent: str) -> bool:
         """Whether a person has the agent's terminal now. A marker whose owner died
         (the app killed, the terminal closed) is stale and removed."""
-        path = self._path(agent, ".takeover")
-        if not os.path.lexists(path):
+        data = self._marker(agent, ".takeover")
+        if data is _NO_MARKER:
             return False
-        data = self._load(agent, ".takeover")
         try:
             owner = int(data["pid"])
         except (TypeError, KeyError, ValueError):
@@ -381,7 +394,7 @@ class StateStore:
         except PermissionError:
             return True  # alive, someone else's
         with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+            self._path(agent, ".takeover").unlink()
         return False
 
     # -- the wrapper's record -----------------------------------------------------
@@ -390,16 +403,7 @@ class StateStore:
         write_private(self._path(record.agent, ".proc.json"), json.dumps(record._asdict()))
 
     def proc(self, agent: str) -> ProcRecord | None:
-        data = self._load(agent, ".proc.json")
-        if data is None:
-            return None
-        try:
-            record = ProcRecord.from_json(data)
-        except ValueError as exc:
-            self._bad(self._path(agent, ".proc.json"), str(exc))
-            return None
-        self._good(agent, ".proc.json")
-        return record
+        return self._record(agent, ".proc.json", ProcRecord.from_json)
 
     # -- the supervisor's record of mail notices ------------------------------------
     def notices(self, agent: str) -> Any:
