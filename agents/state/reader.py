@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from missionctl.agents.state.onscreen import ScreenReader, ScreenReading
@@ -38,22 +39,19 @@ class ProviderTraits(ScreenReader, Protocol):
     def reports_work(self) -> bool: ...
 
 
+@dataclass
 class StateReader:
     """Reads the state of every agent of one hub, by one set of rules."""
 
-    def __init__(
-        self,
-        tmux: Tmux,
-        states: StateStore,
-        providers: Mapping[str, ProviderTraits],
-        screen_ttl: float = 0.0,
-    ) -> None:
-        self.tmux = tmux
-        self.states = states
-        self.providers = providers
-        # A caller that reads often (the supervisor, 4 Hz) may reuse a screen this long.
-        self.screen_ttl = screen_ttl
-        self._screens: dict[str, tuple[float, str, ScreenReading]] = {}
+    tmux: Tmux
+    states: StateStore
+    providers: Mapping[str, ProviderTraits]
+    # A caller that reads often (the supervisor, 4 Hz) may reuse a screen this long.
+    screen_ttl: float = 0.0
+    # (when, pane id, reading) of each agent's last screen read.
+    _screens: dict[str, tuple[float, str, ScreenReading]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def _needs_screen(self, agent: str, hook: HookRecord | None) -> bool:
         provider = self.providers[agent]
