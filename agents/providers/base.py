@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from missionctl.agents.state.onscreen import ScreenReader
+from missionctl.agents.state.onscreen import LineProgram, ScreenReader
 from missionctl.errors import UserError
 from missionctl.orgfile import AgentSpec, OrgSpec, ProviderSettings
 from missionctl.workspace import Workspace
@@ -130,3 +130,32 @@ class Provider(ScreenReader, Protocol):
     def env(self, ctx: LaunchContext) -> dict[str, str]:
         """Extra environment for the agent's process."""
         ...
+
+
+class OwnProgram(LineProgram):
+    """One of missionctl's own line programs, run as `python -m <module> AGENT` unless
+    the org names a command. It reports its state itself through `missionctl hook`
+    (working, idle, needs-you, and each typed line as UserPromptSubmit), so mail
+    notices are typed and confirmed as for Claude Code."""
+
+    module: str
+    submit_delay = 0.1
+    notice_channel = "type"
+    line_program = True
+    has_hooks = True
+    reports_work = True
+    has_prompt_hook = True
+
+    def check(self, ctx: LaunchContext) -> None:
+        """Runs on this interpreter: nothing to check."""
+
+    def prepare(self, ctx: LaunchContext) -> None:
+        """Nothing to install: the program reports its state itself."""
+
+    def command(self, ctx: LaunchContext) -> list[str]:
+        if ctx.settings.command:
+            return list(ctx.settings.command)
+        return [sys.executable, "-m", self.module, ctx.agent.name]
+
+    def env(self, ctx: LaunchContext) -> dict[str, str]:
+        return dict(ctx.settings.env)
