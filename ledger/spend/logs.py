@@ -56,12 +56,7 @@ def sdk_record(line: dict[str, Any]) -> UsageRecord | None:
     ts = parse_ts(line.get("ts"))
     if ts is None:
         return None
-    tokens = Tokens(
-        count(line.get("input")),
-        count(line.get("output")),
-        count(line.get("cache_read")),
-        count(line.get("cache_write")),
-    )
+    tokens = Tokens.read(line, "input", "output", "cache_read", "cache_write")
     return UsageRecord(ts, str(line.get("model") or ""), tokens)
 
 
@@ -97,11 +92,12 @@ def claude_record(line: dict[str, Any]) -> tuple[str, UsageRecord] | None:
     ts = parse_ts(line.get("timestamp"))
     if not isinstance(usage, dict) or ts is None:
         return None
-    tokens = Tokens(
-        count(usage.get("input_tokens")),
-        count(usage.get("output_tokens")),
-        count(usage.get("cache_read_input_tokens")),
-        count(usage.get("cache_creation_input_tokens")),
+    tokens = Tokens.read(
+        usage,
+        "input_tokens",
+        "output_tokens",
+        "cache_read_input_tokens",
+        "cache_creation_input_tokens",
     )
     key = f"{message.get('id') or line.get('uuid')}:{line.get('requestId') or ''}"
     return key, UsageRecord(ts, str(message.get("model") or ""), tokens)

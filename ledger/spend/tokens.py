@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +41,14 @@ class Tokens:
             self.cache_write - other.cache_write,
         )
 
+    @classmethod
+    def read(cls, usage: Mapping[str, Any], *keys: str) -> Tokens:
+        """Tokens from a usage report, each field in turn under one of `keys` (in the
+        order input, output, cache_read, cache_write); a missing or bad count is 0."""
+        return cls(*(count(usage.get(key)) for key in keys))
+
     def to_json(self) -> dict[str, int]:
-        return {
-            "input": self.input,
-            "output": self.output,
-            "cache_read": self.cache_read,
-            "cache_write": self.cache_write,
-            "total": self.total,
-        }
+        return {**asdict(self), "total": self.total}
 
 
 @dataclass(frozen=True, slots=True)
