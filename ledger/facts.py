@@ -66,15 +66,6 @@ class RunFacts(msgspec.Struct, kw_only=True, frozen=True):
     eval_hash: str | None = None
     error: str | None = None
 
-    @property
-    def complete(self) -> bool:
-        """Ended with a result: ok, or diverged (which is evidence too)."""
-        return self.status in COMPLETE
-
-    @property
-    def live(self) -> bool:
-        return self.status in ("running", "queued")
-
     def value(self, metric: str) -> float | None:
         """The run's final `metric`; None when it diverged or never reported it."""
         value = self.metrics.get(metric)
@@ -91,6 +82,15 @@ class RunFacts(msgspec.Struct, kw_only=True, frozen=True):
             "seconds": self.train_time,
         }[axis]
         return None if value is None else float(value)
+
+    @property
+    def complete(self) -> bool:
+        """Ended with a result: ok, or diverged (which is evidence too)."""
+        return self.status in COMPLETE
+
+    @property
+    def live(self) -> bool:
+        return self.status in ("running", "queued")
 
     @property
     def node(self) -> str | None:

@@ -87,8 +87,9 @@ class StartEvent(_Event, frozen=True, kw_only=True, tag="start"):
     t: float
     run_id: str
     agent: str | None
-    # None for a run of any command (`missionctl run`): not one of the trainer's presets.
-    preset: str | None
+    host: str
+    pid: int
+    preset: str | None  # None for a run of any command (`missionctl run`): not a preset
     git_commit: str | None
     git_branch: str | None
     diff_hash: str | None
@@ -113,8 +114,6 @@ class StartEvent(_Event, frozen=True, kw_only=True, tag="start"):
     peak_flops: float | None
     data: dict[str, Any] | None
     data_hash: str | None
-    host: str
-    pid: int
     # Added within version 1 (absent from older files, so they have defaults).
     eval_hash: str | None = None
     slurm_job_id: str | None = None
