@@ -25,6 +25,7 @@ from missionctl.ledger.spend import PriceTable, Spend, SpendReader, budget_warni
 from missionctl.mailbox import HUMAN, Mailbox
 from missionctl.proc import CommandError
 from missionctl.train.runs.reader import MetricsTail, RunProgress, read_config
+from missionctl.units import size
 
 TREE_EVERY_S = 3.0  # how often the process table is walked for machine use
 
@@ -37,6 +38,14 @@ class Usage:
     mem_bytes: int | None = None
     gpu_util: float | None = None
     gpu_mem_bytes: int | None = None
+
+    def text(self) -> str:
+        """One line: "GPU 87% 12.3G" or "CPU 140% 2.1G"; empty when nothing was measured."""
+        if self.gpu_util is not None:
+            return f"GPU {self.gpu_util:.0f}% {size(self.gpu_mem_bytes)}"
+        if self.cpu_percent is not None:
+            return f"CPU {self.cpu_percent:.0f}% {size(self.mem_bytes)}"
+        return ""
 
 
 @dataclass(frozen=True)

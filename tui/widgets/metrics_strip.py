@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from missionctl.agents.org.monitor import AgentView
 from missionctl.train.runs.reader import RunProgress
-from missionctl.units import duration, si, size
+from missionctl.units import duration, si
 
 _BLOCKS = "▁▂▃▄▅▆▇█"
 
@@ -73,15 +73,6 @@ def spend_text(view: AgentView) -> Text:
     return Text(f"{si(spend.tokens.total)} tok {spend.cost_text}", style=style)
 
 
-def usage_text(view: AgentView) -> Text:
-    use = view.usage
-    if use.gpu_util is not None:
-        return Text(f"GPU {use.gpu_util:.0f}% {size(use.gpu_mem_bytes)}")
-    if use.cpu_percent is not None:
-        return Text(f"CPU {use.cpu_percent:.0f}% {size(use.mem_bytes)}")
-    return Text("")
-
-
 class MetricsStrip(Static):
     """One line: the run's progress, the model's tokens and cost, then the machine use."""
 
@@ -95,7 +86,7 @@ class MetricsStrip(Static):
                 line.append("  ")
                 line.append_text(spend_text(view))
             line.append("  ")
-            line.append_text(usage_text(view))
+            line.append(view.usage.text())
         if line == self._shown:
             return
         self._shown = line
