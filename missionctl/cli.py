@@ -15,59 +15,32 @@ from collections.abc import Callable, Sequence
 from missionctl import __version__
 from missionctl.errors import UserError
 
-# name -> ("module:function", one-line help). Only commands that work are listed.
+# name -> ("module:function" below missionctl, one-line help). Only working commands are listed.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "app": ("missionctl.tui.cli:main", "open the live grid of agents (the default command)"),
-    "demo": ("missionctl.tui.cli:demo", "make and start the offline demo org, and watch it"),
-    "serve": ("missionctl.tui.serve:main", "serve the grid in a browser (a token beyond loopback)"),
-    "init": ("missionctl.workspace_cli:main", "make a git repository a missionctl workspace"),
-    "up": ("missionctl.agents.cli.commands:up", "start the org: tmux hub, supervisor, every agent"),
-    "status": (
-        "missionctl.agents.cli.commands:status",
-        "show each agent: state, pid, branch, GPU, uptime",
-    ),
-    "pause": ("missionctl.agents.cli.commands:pause", "freeze an agent and everything it started"),
-    "resume": ("missionctl.agents.cli.commands:resume", "thaw a paused agent"),
-    "kill": ("missionctl.agents.cli.commands:kill", "end an agent and everything it started"),
-    "restart": (
-        "missionctl.agents.cli.commands:restart",
-        "restart an agent in its window and worktree",
-    ),
-    "attach": (
-        "missionctl.agents.cli.commands:attach",
-        "take over an agent's terminal (C-] comes back)",
-    ),
-    "down": ("missionctl.agents.cli.commands:down", "stop every agent and the hub"),
-    "worktrees": (
-        "missionctl.worktrees.cli:main",
-        "list, create, diff, merge and clean the agents' git worktrees",
-    ),
-    "mail": ("missionctl.mailbox.cli:main", "send, list and read mail between agents and people"),
-    "train": ("missionctl.train.cli:main", "train the GPT and record the run (see --help)"),
-    "runs": ("missionctl.train.runs.cli:main", "list and show training runs"),
-    "run": ("missionctl.train.command:main", "run any command and record it as a run (-- CMD ...)"),
-    "exp": (
-        "missionctl.ledger.cli:exp_main",
-        "preregistered experiments: new, plan, attach, show, verdict, list",
-    ),
-    "ledger": (
-        "missionctl.ledger.cli:ledger_main",
-        "export the ledger; compare bare runs; list answered claims",
-    ),
-    "claim": (
-        "missionctl.mailbox.cli:claim_main",
-        "claim a result: the supervisor answers with the ledger's verdict",
-    ),
-    "progress": (
-        "missionctl.ledger.cli:progress_main",
-        "the org's progress curve: best verdict-backed metric over time and compute",
-    ),
-    "standup": ("missionctl.agents.cli.commands:standup", "ask every agent for a standup now"),
-    "hook": ("missionctl.agents.cli.hook:main", "record an agent's hook event (agents call this)"),
-    "supervise": (
-        "missionctl.agents.supervision.supervisor:main",
-        "run the org's supervisor (window 0)",
-    ),
+    "app": ("tui.cli:main", "open the live grid of agents (the default command)"),
+    "demo": ("tui.cli:demo", "make and start the offline demo org, and watch it"),
+    "serve": ("tui.serve:main", "serve the grid in a browser (a token beyond loopback)"),
+    "init": ("workspace_cli:main", "make a git repository a missionctl workspace"),
+    "up": ("agents.cli.commands:up", "start the org: tmux hub, supervisor, every agent"),
+    "status": ("agents.cli.commands:status", "show each agent: state, pid, branch, GPU, uptime"),
+    "pause": ("agents.cli.commands:pause", "freeze an agent and everything it started"),
+    "resume": ("agents.cli.commands:resume", "thaw a paused agent"),
+    "kill": ("agents.cli.commands:kill", "end an agent and everything it started"),
+    "restart": ("agents.cli.commands:restart", "restart an agent in its window and worktree"),
+    "attach": ("agents.cli.commands:attach", "take over an agent's terminal (C-] comes back)"),
+    "down": ("agents.cli.commands:down", "stop every agent and the hub"),
+    "worktrees": ("worktrees.cli:main", "list, create, diff, merge and clean agents' worktrees"),
+    "mail": ("mailbox.cli:main", "send, list and read mail between agents and people"),
+    "train": ("train.cli:main", "train the GPT and record the run (see --help)"),
+    "runs": ("train.runs.cli:main", "list and show training runs"),
+    "run": ("train.command:main", "run any command and record it as a run (-- CMD ...)"),
+    "exp": ("ledger.cli:exp_main", "preregistered experiments: new, plan, attach, show, verdict"),
+    "ledger": ("ledger.cli:ledger_main", "export the ledger, compare bare runs, list claims"),
+    "claim": ("mailbox.cli:claim_main", "claim a result; the ledger's verdict answers it"),
+    "progress": ("ledger.cli:progress_main", "the org's progress: verdict-backed results by time"),
+    "standup": ("agents.cli.commands:standup", "ask every agent for a standup now"),
+    "hook": ("agents.cli.hook:main", "record an agent's hook event (agents call this)"),
+    "supervise": ("agents.supervision.supervisor:main", "run the org's supervisor (window 0)"),
 }
 
 # Commands that run when `missionctl` is called with no arguments, if registered.
@@ -91,7 +64,7 @@ def _usage() -> str:
 
 def _load(target: str) -> Callable[[list[str]], int]:
     module_name, _, func_name = target.partition(":")
-    module = importlib.import_module(module_name)
+    module = importlib.import_module(f".{module_name}", "missionctl")
     func: Callable[[list[str]], int] = getattr(module, func_name)
     return func
 
