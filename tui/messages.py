@@ -1,8 +1,10 @@
-"""The app's own messages: small, typed; state-like ones supersede queued older ones."""
+"""The app's own messages: small, typed dataclasses; state-like ones (`_Latest`)
+supersede a queued older one of their kind."""
 
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
 from textual.message import Message
 
@@ -12,44 +14,41 @@ from missionctl.ledger.board import LedgerBoard
 from missionctl.mailbox import Message as Mail
 
 
-class SnapshotReady(Message):
+class _Latest(Message):
+    """A message that says how things are now: only the newest one queued counts."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, type(self))
+
+
+@dataclass
+class SnapshotReady(_Latest):
     """A fresh look at the whole org (about once a second)."""
 
-    def __init__(self, snapshot: OrgSnapshot) -> None:
-        super().__init__()
-        self.snapshot = snapshot
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, SnapshotReady)
+    snapshot: OrgSnapshot
 
 
-class LedgerChanged(Message):
+@dataclass
+class LedgerChanged(_Latest):
     """The ledger changed (an experiment, an attached run ending, a claim): its new board."""
 
-    def __init__(self, board: LedgerBoard) -> None:
-        super().__init__()
-        self.board = board
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, LedgerChanged)
+    board: LedgerBoard
 
 
+@dataclass
 class MailArrived(Message):
     """A message landed in someone's mailbox."""
 
-    def __init__(self, recipient: str, mail: Mail) -> None:
-        super().__init__()
-        self.recipient = recipient
-        self.mail = mail
+    recipient: str
+    mail: Mail
 
 
+@dataclass
 class ActionDone(Message):
     """A control action (pause, kill, restart, up, ...) finished; `error` if it failed."""
 
-    def __init__(self, what: str, error: str | None = None) -> None:
-        super().__init__()
-        self.what = what
-        self.error = error
+    what: str
+    error: str | None = None
 
 
 # -- what the grid asks the app for ------------------------------------------------------------
@@ -64,54 +63,46 @@ class Verb(enum.Enum):
     DOWN = "down"  # stop the org, then quit
 
 
-class AgentSelected(Message):
+@dataclass
+class AgentSelected(_Latest):
     """The user selected `agent`: stream its screen at the fast rate."""
 
-    def __init__(self, agent: str) -> None:
-        super().__init__()
-        self.agent = agent
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, AgentSelected)
+    agent: str
 
 
+@dataclass
 class WindowSized(Message):
     """An agent's cell has this terminal area: size its window to match (a 1:1 mirror)."""
 
-    def __init__(self, agent: str, width: int, height: int) -> None:
-        super().__init__()
-        self.agent = agent
-        self.width = width
-        self.height = height
+    agent: str
+    width: int
+    height: int
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, WindowSized) and message.agent == self.agent
 
 
+@dataclass
 class TakeoverRequested(Message):
     """Give the terminal to `agent` until C-] comes back."""
 
-    def __init__(self, agent: str) -> None:
-        super().__init__()
-        self.agent = agent
+    agent: str
 
 
+@dataclass
 class ControlRequested(Message):
     """Do `verb` (to `agent`, for the verbs that take one); ask `confirm` first if given."""
 
-    def __init__(self, verb: Verb, agent: str | None = None, confirm: str | None = None) -> None:
-        super().__init__()
-        self.verb = verb
-        self.agent = agent
-        self.confirm = confirm
+    verb: Verb
+    agent: str | None = None
+    confirm: str | None = None
 
 
+@dataclass
 class MailRequested(Message):
     """Open the mail form, addressed to `to` (an agent, or "all")."""
 
-    def __init__(self, to: str) -> None:
-        super().__init__()
-        self.to = to
+    to: str
 
 
 class HelpRequested(Message):
@@ -130,36 +121,27 @@ class QuitRequested(Message):
     """Quit the app; the org keeps running."""
 
 
-class CellSized(Message):
+class CellSized(_Latest):
     """An agent's cell got a new size (it was shown, or the terminal changed)."""
 
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, CellSized)
 
-
-class PanesShown(Message):
+@dataclass
+class PanesShown(_Latest):
     """These agents' terminals are on screen now: capture only them."""
 
-    def __init__(self, agents: tuple[str, ...]) -> None:
-        super().__init__()
-        self.agents = agents
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, PanesShown)
+    agents: tuple[str, ...]
 
 
+@dataclass
 class LiveModeChanged(Message):
     """Live send began (`agent` gets every key until C-]) or ended (`agent` is None)."""
 
-    def __init__(self, agent: str | None) -> None:
-        super().__init__()
-        self.agent = agent
+    agent: str | None
 
 
+@dataclass
 class AlertsReady(Message):
     """Things a person should hear about now (an agent needs them, an error exit, a
     crashed run), from comparing this snapshot with the last."""
 
-    def __init__(self, notices: list[Notice]) -> None:
-        super().__init__()
-        self.notices = notices
+    notices: list[Notice]
