@@ -15,22 +15,7 @@ from textual.widgets import Footer, Static
 from missionctl.agents.org.monitor import OrgSnapshot
 from missionctl.agents.tmux.panes import ConnectionChanged, HubState, PaneEvent, ScreenUpdate
 from missionctl.tui import actions, layout
-from missionctl.tui.messages import (
-    AgentSelected,
-    CellSized,
-    ControlRequested,
-    DigestRequested,
-    HelpRequested,
-    LedgerRequested,
-    LiveModeChanged,
-    MailRequested,
-    PanesShown,
-    QuitRequested,
-    SnapshotReady,
-    TakeoverRequested,
-    Verb,
-    WindowSized,
-)
+from missionctl.tui import messages as msg
 from missionctl.tui.widgets.agent_cell import AgentCell
 from missionctl.tui.widgets.mail_feed import MailFeed
 from missionctl.tui.widgets.roster import Roster, roster_text
@@ -156,8 +141,8 @@ class GridScreen(Screen[None]):
         self.resize_windows()
         self._post_shown(tuple(c.agent for c in self.cells if _shows_terminal(c)))
 
-    @on(CellSized)
-    def _cell_sized(self, message: CellSized) -> None:
+    @on(msg.CellSized)
+    def _cell_sized(self, message: msg.CellSized) -> None:
         """Cells just shown (a page turned) can get their size a refresh after the
         layout: their windows and what is captured follow then, once for them all."""
         message.stop()
@@ -168,7 +153,7 @@ class GridScreen(Screen[None]):
     def _post_shown(self, agents: tuple[str, ...]) -> None:
         if agents != self._shown:
             self._shown = agents
-            self.post_message(PanesShown(agents))
+            self.post_message(msg.PanesShown(agents))
 
     @property
     def shown_agents(self) -> tuple[str, ...]:
@@ -185,7 +170,7 @@ class GridScreen(Screen[None]):
                 continue
             if force or self._sizes.get(cell.agent) != (w, h):
                 self._sizes[cell.agent] = (w, h)
-                self.post_message(WindowSized(cell.agent, w, h))
+                self.post_message(msg.WindowSized(cell.agent, w, h))
 
     def _show_roster(self) -> None:
         roster = self.query_one("#roster", Roster)
@@ -233,8 +218,8 @@ class GridScreen(Screen[None]):
                 self._shown = None  # a new connection: tell it again what is shown
                 self.call_after_refresh(self._laid_out)
 
-    @on(SnapshotReady)
-    def show_snapshot(self, message: SnapshotReady) -> None:
+    @on(msg.SnapshotReady)
+    def show_snapshot(self, message: msg.SnapshotReady) -> None:
         self.snapshot = message.snapshot
         for view in message.snapshot.agents:
             cell = self._by_name.get(view.name)
@@ -270,7 +255,7 @@ class GridScreen(Screen[None]):
         self.selected = index % len(self.cells)
         self.cells[before].set_class(False, "selected")
         self.cells[self.selected].set_class(True, "selected")
-        self.post_message(AgentSelected(self.selected_agent))
+        self.post_message(msg.AgentSelected(self.selected_agent))
         if self.focus_mode or self.pages.page_of(self.selected) != self.page:
             self.apply_layout()  # the selected agent is always on screen
         else:
@@ -339,7 +324,7 @@ class GridScreen(Screen[None]):
         # The bar takes the footer's row: no cell changes size, no window reflows.
         self.query_one(Footer).display = False
         bar.display = True
-        self.post_message(LiveModeChanged(agent))
+        self.post_message(msg.LiveModeChanged(agent))
 
     def end_live(self) -> None:
         """Keys act on the grid again."""
@@ -351,50 +336,50 @@ class GridScreen(Screen[None]):
         self.live_agent = None
         self.query_one("#live-bar", Static).display = False
         self.query_one(Footer).display = True
-        self.post_message(LiveModeChanged(None))
+        self.post_message(msg.LiveModeChanged(None))
 
     # -- actions on the selected agent: the app carries them out ----------------------------------
     def action_takeover(self) -> None:
-        self.post_message(TakeoverRequested(self.selected_agent))
+        self.post_message(msg.TakeoverRequested(self.selected_agent))
 
     def action_pause(self) -> None:
-        self.post_message(ControlRequested(Verb.PAUSE, self.selected_agent))
+        self.post_message(msg.ControlRequested(msg.Verb.PAUSE, self.selected_agent))
 
     def action_kill(self) -> None:
         agent = self.selected_agent
         ask = f"Kill {agent} and everything it started?"
-        self.post_message(ControlRequested(Verb.KILL, agent, confirm=ask))
+        self.post_message(msg.ControlRequested(msg.Verb.KILL, agent, confirm=ask))
 
     def action_restart(self) -> None:
-        self.post_message(ControlRequested(Verb.RESTART, self.selected_agent))
+        self.post_message(msg.ControlRequested(msg.Verb.RESTART, self.selected_agent))
 
     def action_mail(self) -> None:
-        self.post_message(MailRequested(self.selected_agent))
+        self.post_message(msg.MailRequested(self.selected_agent))
 
     def action_broadcast(self) -> None:
-        self.post_message(MailRequested("all"))
+        self.post_message(msg.MailRequested("all"))
 
     def action_standup(self) -> None:
-        self.post_message(ControlRequested(Verb.STANDUP))
+        self.post_message(msg.ControlRequested(msg.Verb.STANDUP))
 
     def action_up(self) -> None:
-        self.post_message(ControlRequested(Verb.UP))
+        self.post_message(msg.ControlRequested(msg.Verb.UP))
 
     def action_help(self) -> None:
-        self.post_message(HelpRequested())
+        self.post_message(msg.HelpRequested())
 
     def action_ledger(self) -> None:
-        self.post_message(LedgerRequested())
+        self.post_message(msg.LedgerRequested())
 
     def action_digest(self) -> None:
-        self.post_message(DigestRequested())
+        self.post_message(msg.DigestRequested())
 
     def action_quit_keep(self) -> None:
-        self.post_message(QuitRequested())
+        self.post_message(msg.QuitRequested())
 
     def action_stop_and_quit(self) -> None:
         ask = "Stop every agent and the hub, then quit?"
-        self.post_message(ControlRequested(Verb.DOWN, confirm=ask))
+        self.post_message(msg.ControlRequested(msg.Verb.DOWN, confirm=ask))
 
 
 def _shows_terminal(cell: AgentCell) -> bool:
