@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from missionctl import workspace
+from missionctl import orgfile, workspace
 from missionctl.agents.org.facade import Org
 from missionctl.cliargs import parser
 from missionctl.errors import UserError
@@ -16,13 +16,8 @@ def main(argv: list[str]) -> int:
     ap = parser("app", "Open mission control: the live grid of the org's agents.")
     ap.add_argument("--yes", "-y", action="store_true", help="start the org without asking")
     ap.add_argument("--no-start", action="store_true", help="never start the org; just watch")
-    ap.add_argument(
-        "--screenshot",
-        type=Path,
-        metavar="SVG",
-        help="save an SVG screenshot after --after seconds, then quit",
-    )
-    ap.add_argument("--after", type=float, default=10.0, metavar="SECONDS")
+    ap.add_argument("--screenshot", type=Path, metavar="SVG", help="save a screenshot, then quit")
+    ap.add_argument("--after", type=float, default=10.0, metavar="SECONDS", help="(default 10)")
     ap.add_argument(
         "--screen",
         choices=("grid", "ledger"),
@@ -103,7 +98,7 @@ def demo(argv: list[str]) -> int:
     )
     ap.add_argument(
         "--executor",
-        choices=("local", "slurm"),
+        choices=orgfile.EXECUTORS,
         default="local",
         help="where the runs train: here (default), or as jobs on this machine's Slurm cluster",
     )

@@ -111,13 +111,14 @@ class GuardedServer(Server):
         """Say where to point a browser (textual-serve's banner would show the command)."""
 
 
+HELP = """\
+Serve the grid in a browser (textual-serve). Loopback only unless --host says;
+any other address needs a token (made and printed if not given), checked on
+every request. Each browser tab runs its own app; the org keeps running."""
+
+
 def main(argv: list[str]) -> int:
-    ap = parser(
-        "serve",
-        "Serve the grid in a browser (textual-serve). Loopback only unless --host says;\n"
-        "any other address needs a token (made and printed if not given), checked on\n"
-        "every request. Each browser tab runs its own app; the org keeps running.",
-    )
+    ap = parser("serve", HELP)
     ap.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     ap.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
     ap.add_argument(

@@ -15,8 +15,9 @@ from textual.widgets import Static
 
 from missionctl.agents.org.monitor import AgentView
 
-# state -> (glyph, style); exited(N) is looked up as "exited" (or "exited-ok" for 0).
-GLYPHS: dict[str, tuple[str, str]] = {
+Glyph = tuple[str, str]  # (character, Rich style)
+# Each state's glyph; exited(N) is looked up as "exited" (or "exited-ok" for 0).
+GLYPHS: dict[str, Glyph] = {
     "working": ("●", "green"),
     "idle": ("○", ""),
     "needs-you": ("!", "bold black on yellow"),
@@ -30,7 +31,7 @@ GLYPHS: dict[str, tuple[str, str]] = {
 }
 
 
-def glyph(view: AgentView | None) -> tuple[str, str]:
+def glyph(view: AgentView | None) -> Glyph:
     """The roster's glyph and style for an agent (unknown before the first snapshot)."""
     if view is None:
         return GLYPHS["unknown"]
