@@ -1,1 +1,1 @@
-"""The agents: providers, the tmux hub, agent state, pause/kill/restart, the supervisor."""
+"""missionctl.agents: the agents: providers, the tmux hub, state, lifecycle, the supervisor."""

@@ -1,4 +1,4 @@
-"""The experiment ledger: preregistered experiments, runs attached to arms, computed verdicts.
+"""missionctl.ledger: preregistered experiments, runs attached to arms, computed verdicts.
 
 Torch-free (an import contract keeps it so): it reads runs through
 `missionctl.train`'s readers; `spend/` reads what the org spent on models.

@@ -1,4 +1,4 @@
-"""The Maildir mailbox between agents and the human: store, messages, watcher.
+"""missionctl.mailbox: the Maildir mailbox between agents and the human.
 
 `Mailbox` (store.py) sends, lists and reads; `MailWatcher` (watcher.py) reports
 new mail to the app and the supervisor. The watcher needs watchdog, so it loads

@@ -7,6 +7,7 @@ the way the package installs.
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import subprocess
@@ -134,3 +135,43 @@ def test_every_package_folder_is_in_the_distribution() -> None:
                 found.add(".".join((package, *rel)))
         found.add(package)
     assert found == listed
+
+
+def _code_packages() -> dict[str, Path]:
+    """Every package of product code (a folder with an `__init__.py`): name -> folder."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    dirs = _package_dirs()
+    out = {}
+    for name in config["tool"]["setuptools"]["packages"]:
+        base = max((p for p in dirs if name == p or name.startswith(p + ".")), key=len)
+        folder = REPO / dirs[base] / Path(*name[len(base) :].split(".")[1:])
+        if (folder / "__init__.py").is_file():
+            out[name] = folder
+    return out
+
+
+def test_each_package_says_in_one_line_what_it_owns_and_what_it_imports_as() -> None:
+    for name, folder in _code_packages().items():
+        doc = ast.get_docstring(ast.parse((folder / "__init__.py").read_text())) or ""
+        first = doc.splitlines()[0] if doc else ""
+        assert first.startswith(f"{name}: ") and len(first) > len(name) + 10, (
+            f"{folder.relative_to(REPO)}/__init__.py: start the docstring with '{name}: what it owns'"
+        )
+
+
+def test_no_package_folder_holds_more_than_14_modules() -> None:
+    for name, folder in _code_packages().items():
+        modules = [p for p in folder.glob("*.py") if p.name != "__init__.py"]
+        assert len(modules) <= 14, f"{name} holds {len(modules)} modules: split it by concern"
+
+
+def test_the_readme_layout_names_every_package() -> None:
+    readme = (REPO / "README.md").read_text()
+    table = readme[readme.index("## Layout") :]
+    table = table[: table.index("\n\n", table.index("| folder |"))]
+    rows = {
+        (folder.strip(" `"), name.strip(" `"))
+        for folder, name, *_ in (line.strip("|").split(" | ") for line in table.splitlines()[4:])
+    }
+    for name, folder in _code_packages().items():
+        assert (f"{folder.relative_to(REPO)}/", name) in rows, f"README's Layout lacks {name}"

@@ -1,1 +1,1 @@
-"""The nanochat-style GPT trainer the org experiments on, its runs and metrics."""
+"""missionctl.train: the nanochat-style GPT trainer the org experiments on, and its runs."""

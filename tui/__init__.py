@@ -1,1 +1,1 @@
-"""The Textual app: the live grid of agents."""
+"""missionctl.tui: the Textual app (the only package that imports textual)."""

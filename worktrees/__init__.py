@@ -1,4 +1,4 @@
-"""Git branches and worktrees, one per agent."""
+"""missionctl.worktrees: git branches and worktrees, one per agent."""
 
 from missionctl.worktrees.tree import AgentWorktrees, WorktreeStatus
 

@@ -1,1 +1,1 @@
-"""Notifications for the people who run the org: what is worth a ping, and sending it."""
+"""missionctl.agents.notify: notifications for the people who run the org."""

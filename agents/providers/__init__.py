@@ -1,4 +1,4 @@
-"""Providers: how each kind of agent is started. One module each, one interface."""
+"""missionctl.agents.providers: how each kind of agent is started, one module each."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""The `anthropic` and `openai` agents: interactive line programs on the official SDKs."""
+"""missionctl.agents.sdk: the `anthropic` and `openai` agents, line programs on the SDKs."""

@@ -1,4 +1,4 @@
-"""Tokens and cost per agent: every provider's usage, a price table, budgets.
+"""missionctl.ledger.spend: tokens and cost per agent, a price table, budgets.
 
 Below `agents/` and beside `train/`, torch-free, so that the ledger can add an
 agent's model spend to an experiment's compute cost (`agent_spend`).

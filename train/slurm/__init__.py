@@ -1,4 +1,4 @@
-"""Runs on Slurm: each run a job, followed in the agent's terminal; the org acts on its jobs.
+"""missionctl.train.slurm: runs as Slurm jobs, followed in the agent's terminal.
 
 This module holds only what every run asks first (are runs going to Slurm? is this
 process the job?), so the trainer's command line pays for the rest only when they are.

@@ -1,1 +1,1 @@
-"""The app's screens: the grid, and the dialogs and pages on top of it."""
+"""missionctl.tui.screens: the grid, and the dialogs and pages on top of it."""

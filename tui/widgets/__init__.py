@@ -1,1 +1,1 @@
-"""The app's widgets, one module (or folder) per feature; import them by module path."""
+"""missionctl.tui.widgets: the app's widgets, one module per feature."""

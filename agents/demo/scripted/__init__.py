@@ -1,1 +1,1 @@
-"""The scripted agent: a deterministic offline researcher or chief (the demo and tests)."""
+"""missionctl.agents.demo.scripted: a deterministic offline researcher or chief."""
