@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -62,7 +63,9 @@ def trainer_command(*args: str) -> list[str]:
 def start_trainer(
     cwd: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.Popen[str]:
-    """`python -m missionctl.train` as its own process, output piped."""
+    """`python -m missionctl.train` as its own process, output piped, with SIGINT at
+    its default as under a terminal: a suite started as a shell's background job
+    inherits SIGINT ignored (POSIX), and Python then installs no Ctrl-C handler."""
     return subprocess.Popen(
         trainer_command(*args),
         cwd=cwd,
@@ -70,4 +73,9 @@ def start_trainer(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
