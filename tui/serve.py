@@ -138,9 +138,8 @@ def main(argv: list[str]) -> int:
         raise UserError("--token: use at least 16 characters (or leave it out to get one)")
     if token is None and not is_loopback(args.host):
         token = secrets.token_urlsafe(24)
-    try:
-        with socket.create_server((args.host, args.port)):
-            pass  # free now: say so before textual-serve's own bind, in one line if not
+    try:  # free now? Say so before textual-serve's own bind, in one line if not.
+        socket.create_server((args.host, args.port)).close()
     except OSError as exc:
         raise UserError(
             f"cannot serve on {args.host}:{args.port}: {exc.strerror}; pick another --port"

@@ -184,5 +184,5 @@ def settle_runs(ws: Workspace) -> list[str]:
             settle(path, job_id, job)
             settled.append(path.name)
     except UserError:
-        pass  # Slurm does not answer now: the runs stay `unknown` until it does
+        return settled  # Slurm does not answer now: the rest stay `unknown` until it does
     return settled
