@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -161,7 +160,7 @@ def test_the_grid_in_a_real_browser(serve: Callable[..., Served]) -> None:
             await browser.until_text("web-42")
 
     asyncio.run(scenario())
-    deadline = time.monotonic() + 10
-    while "web-42" not in hub.tmux.run("capture-pane", "-p", "-t", "=hub:a2"):
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_for(
+        lambda: "web-42" in hub.tmux.run("capture-pane", "-p", "-t", "=hub:a2"),
+        message="the command typed in the browser run in the agent's pane",
+    )

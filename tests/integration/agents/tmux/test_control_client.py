@@ -125,6 +125,21 @@ class Recorder:
             return
         raise AssertionError(f"within {seconds} s, unexpectedly: {what}")
 
+    async def settled(
+        self, count: Callable[[], int], quiet: float, timeout: float, what: str
+    ) -> None:
+        """Wait until `count()` has stayed the same for `quiet` seconds: what was in
+        flight (a capture of the last output) has finished. Fails after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            last = count()
+            try:
+                await self.until(lambda last=last: count() != last, quiet, what)
+            except AssertionError:
+                return  # quiet for `quiet` seconds
+            if time.monotonic() > deadline:
+                raise AssertionError(f"never quiet for {quiet} s within {timeout} s: {what}")
+
     def screen(self, agent: str) -> tuple[str, ...]:
         for event in reversed(self.events):
             if isinstance(event, ScreenUpdate) and event.agent == agent:
@@ -189,11 +204,10 @@ async def test_idle_panes_are_not_captured(hub: Hub) -> None:
     async with connected(hub) as (client, seen):
         hub.print_in("r1", "one line\r\n")
         await seen.until(lambda: seen.shows("r1", "one line"), 1, "r1 line")
-        await asyncio.sleep(0.3)  # let a trailing capture of that burst finish
+        await seen.settled(lambda: client.captures, 0.2, 3, "the capture of that line")
         before = client.captures
         # Nothing printed: for the next half second nothing is captured.
-        await asyncio.sleep(0.5)  # measuring quiet, not synchronising
-        assert client.captures == before
+        await seen.never(lambda: client.captures != before, 0.5, "a capture of an idle pane")
         hub.print_in("r2", "now r2\r\n")
         await seen.until(lambda: seen.shows("r2", "now r2"), 1, "r2 line")
         assert client.captures > before
@@ -360,11 +374,11 @@ async def test_panes_not_shown_are_not_captured_until_shown_again(hub: Hub) -> N
     async with connected(hub) as (client, seen):
         client.set_shown({"r1"})
         assert client.shown == frozenset({"r1"})
-        await asyncio.sleep(0.3)  # let captures already in flight finish
 
         def r2_updates() -> list[PaneEvent]:
             return [e for e in seen.events if isinstance(e, ScreenUpdate) and e.agent == "r2"]
 
+        await seen.settled(lambda: len(r2_updates()), 0.2, 3, "r2's captures in flight")
         before = r2_updates()
         hub.print_in("r2", "printed while hidden\r\n")
         hub.print_in("r1", "printed while shown\r\n")
