@@ -284,6 +284,8 @@ class ControlClient:
             line = keys.key_command(self._pane_of(agent), key, character)
         except keys.UnknownKey:
             return self._failed(UserError(f"cannot type {key!r}: tmux has no name for it"))
+        except UserError as exc:  # no pane, or the hub away: through the awaitable, as paste
+            return self._failed(exc)
         return self._send([line])
 
     def paste(self, agent: str, text: str) -> Awaitable[None]:
@@ -503,8 +505,7 @@ class ControlClient:
         self._muted.clear()  # a new client: tmux sends every pane's output again
         self._apply_shown(conn)
         for pane in self._pane_agents:
-            if self._is_shown(pane):
-                self._force_capture(pane)
+            self._force_capture(pane)
         self._spawn(self._capture_loop(conn))
 
     # -- windows and panes --------------------------------------------------------
@@ -524,8 +525,7 @@ class ControlClient:
         if self._state is HubState.CONNECTED:
             self._apply_shown(conn)
         for pane in new_panes:
-            if self._is_shown(pane):
-                self._force_capture(pane)
+            self._force_capture(pane)
 
     def _set_windows(self, windows: dict[str, _Window]) -> None:
         before = self.agents
@@ -573,7 +573,7 @@ class ControlClient:
             self.pauses += 1
             for future in conn.send([f"refresh-client -A '{event.pane}:continue'"]):
                 future.add_done_callback(_retrieve)
-            if event.pane in self._pane_agents and self._is_shown(event.pane):
+            if event.pane in self._pane_agents:
                 self._force_capture(event.pane)
         elif isinstance(event, cm.WindowRenamed):
             window = self._windows.get(event.window)

@@ -363,6 +363,15 @@ async def test_a_hub_that_is_not_up_is_reported_at_start(tmux_tmpdir: Path) -> N
         await client.stop()
 
 
+async def test_a_key_for_a_hub_not_connected_fails_when_awaited_not_when_sent(
+    tmux_tmpdir: Path,
+) -> None:
+    client = ControlClient(f"mc-none-{uuid.uuid4().hex[:8]}")
+    pending = client.send_key("r1", "a", "a")  # the app's key handler calls this: no raise
+    with pytest.raises(HubUnavailable):
+        await pending
+
+
 def test_arguments_are_quoted_for_tmux() -> None:
     assert tmux_quote("plain") == "plain"
     assert tmux_quote("it's; #{x}") == "'it'\"'\"'s; #{x}'"
