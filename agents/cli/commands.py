@@ -168,7 +168,7 @@ def kill(argv: list[str]) -> int:
         jobs = f", {plural(cancelled, 'Slurm job')} cancelled" if cancelled else ""
     except UserError as exc:  # the agent is killed all the same
         jobs = f"; its Slurm jobs were not cancelled: {exc}"
-    ended = plural(len(hub.kill(agent)), "process")
+    ended = plural(len(hub.kill(agent, cancel_jobs=False)), "process")
     return _said(agent, f"killed ({ended}{jobs}); its last screen stays in its window")
 
 

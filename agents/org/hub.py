@@ -297,16 +297,17 @@ class Hub:
         proctree.thaw(pane.pid, self.states.paused_pids(agent))
         self.states.clear_paused(agent)
 
-    def kill(self, agent: str, grace: float = 5.0) -> list[int]:
-        """End the agent's whole tree, and its Slurm jobs; its window stays with the
-        last screen."""
+    def kill(self, agent: str, grace: float = 5.0, *, cancel_jobs: bool = True) -> list[int]:
+        """End the agent's whole tree, and its Slurm jobs unless the caller has already
+        cancelled them (`cancel_jobs=False`); its window stays with the last screen."""
         pane = self._pane(agent)
         if pane.dead:
             raise UserError(f"{agent} has already exited")
         # The jobs first: the terminals following them then see why they ended. If
         # Slurm does not answer, each terminal cancels its own job as it is ended.
-        with contextlib.suppress(UserError):
-            self.cancel_jobs(agent, f"`missionctl kill {agent}`")
+        if cancel_jobs:
+            with contextlib.suppress(UserError):
+                self.cancel_jobs(agent, f"`missionctl kill {agent}`")
         pids = proctree.terminate(pane.pid, grace=grace)
         self.states.clear_paused(agent)
         return pids
