@@ -177,7 +177,7 @@ class MissionControlApp(App[None]):
         while not self._stop.is_set():
             try:
                 # Machine use only where a strip shows it: the agents on screen.
-                snapshot = self.backend.snapshot(self.grid.shown_agents or None)
+                snapshot = self.backend.snapshot(self.grid.shown_agents)
                 self.grid.post_message(SnapshotReady(snapshot))
                 notices = self._notices(snapshot)
                 if notices:

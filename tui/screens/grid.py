@@ -156,9 +156,10 @@ class GridScreen(Screen[None]):
             self.post_message(msg.PanesShown(agents))
 
     @property
-    def shown_agents(self) -> tuple[str, ...]:
-        """The agents whose terminals are on screen (and captured)."""
-        return self._shown or ()
+    def shown_agents(self) -> tuple[str, ...] | None:
+        """The agents whose terminals are on screen (and captured); None before the
+        first layout, when that is not known yet."""
+        return self._shown
 
     def resize_windows(self, force: bool = False) -> None:
         """Size each shown agent's tmux window to its cell's terminal area (a 1:1 mirror)."""
@@ -266,10 +267,6 @@ class GridScreen(Screen[None]):
         cell = self._cell(agent)
         if cell is not None:
             self._select(cell.index)
-
-    def action_select_index(self, index: int) -> None:
-        if index < len(self.cells):
-            self._select(index)
 
     def action_select_digit(self, digit: int) -> None:
         """`1`-`9` select an agent; a second digit soon after makes it two (1, 7: agent 17)."""
