@@ -18,6 +18,7 @@ from missionctl.cliargs import parser
 from missionctl.errors import UserError
 from missionctl.mailbox.message import KINDS, MAX_BODY_BYTES, Message
 from missionctl.mailbox.store import HUMAN, Envelope, Mailbox, check_name
+from missionctl.names import plain
 from missionctl.textable import format_table
 
 
@@ -204,7 +205,7 @@ def claim_main(argv: list[str]) -> int:
 
 def _claim_subject(body: str) -> str:
     line = next((ln.strip() for ln in body.splitlines() if ln.strip()), "")
-    text = "claim: " + re.sub(r"[\x00-\x1f\x7f-\x9f]", " ", line)
+    text = "claim: " + plain(line)
     return text if len(text) <= 120 else text[:119] + "…"
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from missionctl.names import CONTROL_RE, plain
 from missionctl.orgfile import NAME_RE
 
 SCHEMA_VERSION = 1
@@ -37,7 +38,6 @@ ID_PART_RE = re.compile(r"^[0-9a-hjkmnp-tv-z]{1,26}\Z")
 REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}\Z")
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 # C0, DEL and C1: a terminal obeys all three (U+009B is a CSI on many).
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class MalformedMessage(ValueError):
@@ -76,7 +76,7 @@ class Message:
     def headline(self) -> str:
         """The subject, or else the first line of the body: one line for lists and notices."""
         text = self.subject or next((ln for ln in self.body.splitlines() if ln.strip()), "")
-        text = _CONTROL_RE.sub(" ", text).strip()
+        text = plain(text).strip()
         return text if len(text) <= 72 else text[:71] + "…"
 
     def to_json(self) -> dict[str, Any]:
@@ -186,7 +186,7 @@ def content_problem(
     """What is wrong with a message's content, in one phrase; None when it is fine."""
     if kind not in KINDS:
         return f"unknown kind {kind!r}; use one of {', '.join(KINDS)}"
-    if _CONTROL_RE.search(subject):
+    if CONTROL_RE.search(subject):
         return "the subject must be one line without control characters"
     if len(subject) > MAX_SUBJECT_CHARS:
         return f"the subject has {len(subject)} characters; the limit is {MAX_SUBJECT_CHARS}"

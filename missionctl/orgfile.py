@@ -18,6 +18,7 @@ from typing import Any
 from missionctl import modelsettings
 from missionctl.errors import UserError
 from missionctl.files import NotAPlainFile, read_regular
+from missionctl.names import CONTROL_RE
 from missionctl.names import NAME_RE as NAME_RE
 from missionctl.names import NAME_RULE as NAME_RULE
 
@@ -78,7 +79,6 @@ MAX_ORG_FILE_BYTES = 1 << 20
 # and makes tomllib and everything after it recurse.
 MAX_NESTING = 16
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Names missionctl sets for each agent after org.toml's env, so a value there is ignored.
 _ENV_SET_BY_MISSIONCTL = {
     "MISSIONCTL_AGENT": ("missionctl sets it to each agent's name", "remove it from env"),
@@ -462,7 +462,7 @@ def loads(text: str, path: Path = Path("org/org.toml")) -> OrgSpec:
             "org", "structure", f"unknown structure {structure!r}", 'use "flat" or "hierarchical"'
         )
     program = check.string("org", org, "program", "org/program.md")
-    if _CONTROL_RE.search(program):
+    if CONTROL_RE.search(program):
         raise check.fail(
             "org",
             "program",
@@ -680,7 +680,7 @@ def _slurm(check: _Checker, raw: Any) -> SlurmSettings:
         check.whole_number(table, "cpus", cpus, 1, MAX_SLURM_CPUS)
     options = raw.get("sbatch_options", [])
     if not isinstance(options, list) or not all(
-        isinstance(o, str) and o.startswith("-") and not _CONTROL_RE.search(o) for o in options
+        isinstance(o, str) and o.startswith("-") and not CONTROL_RE.search(o) for o in options
     ):
         raise check.fail(
             table,
@@ -699,7 +699,7 @@ def _slurm(check: _Checker, raw: Any) -> SlurmSettings:
             )
     python = raw.get("python")
     if python is not None and (
-        not isinstance(python, str) or not python.startswith("/") or _CONTROL_RE.search(python)
+        not isinstance(python, str) or not python.startswith("/") or CONTROL_RE.search(python)
     ):
         raise check.fail(
             table,
@@ -911,7 +911,7 @@ def _providers(check: _Checker, raw: Any) -> dict[str, ProviderSettings]:
         model = settings.get("model")
         base_url = settings.get("base_url")
         for key, value in (("model", model), ("base_url", base_url)):
-            if value is not None and (not isinstance(value, str) or _CONTROL_RE.search(value)):
+            if value is not None and (not isinstance(value, str) or CONTROL_RE.search(value)):
                 raise check.fail(
                     table, key, "must be one line of text without control characters", "quote it"
                 )

@@ -5,14 +5,7 @@ sequences. Pure: the app writes what this returns."""
 
 from __future__ import annotations
 
-import re
-
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _plain(text: str, limit: int = 160) -> str:
-    # Nothing that could end the sequence early or start another.
-    return _UNSAFE.sub(" ", text)[:limit]
+from missionctl.names import plain
 
 
 def terminal_alert(title: str, body: str, *, inside_tmux: bool = False) -> str:
@@ -21,7 +14,8 @@ def terminal_alert(title: str, body: str, *, inside_tmux: bool = False) -> str:
     Inside tmux each OSC is wrapped for passthrough (shown where the user's tmux
     has `allow-passthrough on`; dropped by tmux otherwise).
     """
-    title, body = _plain(title), _plain(body)
+    # Nothing that could end the sequence early or start another.
+    title, body = plain(title, 160), plain(body, 160)
     sequences = [
         f"\x1b]9;{title}: {body}\x07",
         f"\x1b]777;notify;{title.replace(';', ',')};{body.replace(';', ',')}\x07",

@@ -8,7 +8,6 @@ numbers and ids, with control characters removed.
 
 from __future__ import annotations
 
-import re
 import socket
 from collections import deque
 from collections.abc import Mapping
@@ -16,17 +15,17 @@ from dataclasses import dataclass, field
 
 from missionctl.agents.state.store import NEEDS_YOU, AgentState
 from missionctl.mailbox import Message
+from missionctl.names import plain
 
 # Run statuses that mean a run died (see train/runs/reader.py).
 CRASHED = {"crash": "crashed", "nan": "diverged (nan)", "unknown": "died without an end event"}
 # Mail to the human that is news: results (verdicts), claims and their answers.
 NEWS_KINDS = ("result", "claim")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MAX_FIELD = 200
 
 
 def _clean(text: str) -> str:
-    return _CONTROL.sub(" ", text)[:MAX_FIELD]
+    return plain(text, MAX_FIELD)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ every state reader sees "mail waiting".
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -25,6 +24,7 @@ from typing import Any, Protocol
 from missionctl.agents.state.onscreen import ScreenReader
 from missionctl.agents.state.store import IDLE, WORKING, HookRecord, StateStore
 from missionctl.mailbox import Message
+from missionctl.names import plain
 
 # What every notice tells the agent to run; also how its echo is recognised.
 MARKER = "missionctl mail inbox"
@@ -32,7 +32,6 @@ MARKER = "missionctl mail inbox"
 CONFIRM_TIMEOUT_S = 20.0
 MAX_NOTICE_CHARS = 200
 # Mail comes from other agents: nothing in it may act as a key or escape sequence.
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Stamped this much before a notice is typed: a prompt hook's clock may read
 # slightly behind ours (another process, a shell's $EPOCHREALTIME).
 SENT_SLACK_S = 0.05
@@ -183,7 +182,7 @@ def notice_text(messages: Sequence[Message]) -> str:
         head = (
             f"{len(messages)} new messages (from {', '.join(senders)}), latest: {latest.headline}"
         )
-    head = _UNSAFE.sub(" ", head)
+    head = plain(head)
     tail = f" — run `{MARKER}`"
     room = MAX_NOTICE_CHARS - len(tail)
     if len(head) > room:
