@@ -294,7 +294,9 @@ class Follower:
                 return GAVE_UP
             text = output.read()
             progress = tail.poll()
-            started = bool(text) or progress.run_id is not None
+            # Output, or any event (the start comes first); not the run id, which a
+            # queued run on Slurm has from its job file before it starts.
+            started = bool(text) or progress.as_of is not None
             ending_now = progress.status in metrics.END_STATUSES or cancelled_at is not None
             waiting = self._shown is None or self._shown[0] == "PENDING"
             # Sooner than the poll when there is news: the run has started (show where
