@@ -21,7 +21,7 @@ from missionctl.train import slurm
 from missionctl.train.config import MAX_SEED, PRESETS, Budget, apply_overrides, knob_help, preset
 from missionctl.train.gate import PlannedRun, load_gate
 from missionctl.train.model import flops
-from missionctl.train.runs.record import check_run_id, current_workspace, git_state
+from missionctl.train.runs.record import GitState, check_run_id, current_workspace, git_state
 from missionctl.train.runs.slots import cpu_count
 from missionctl.train.sources import MAX_CORPUS_BYTES, corpus_files
 
@@ -139,7 +139,9 @@ def main(argv: list[str]) -> int:
         raise UserError(f"--time-limit {args.time_limit:g} must be a positive number of seconds")
     if args.run_id is not None:
         check_run_id(args.run_id)
-    _check_threads(args.threads, slurm.settings_for(current_workspace()))
+    ws = current_workspace()
+    on_slurm = slurm.settings_for(ws)
+    _check_threads(args.threads, on_slurm)
     params = flops.n_params(config)
     if params > MAX_PARAMS:
         raise UserError(
@@ -173,6 +175,7 @@ def main(argv: list[str]) -> int:
         return 0
 
     planned: PlannedRun | None = None
+    git: GitState | None = None
     # Inside a Slurm job: the run its submitter reserved, already checked and attached.
     job_run = slurm.job_run()
     if args.exp is not None and job_run is None:
@@ -196,13 +199,13 @@ def main(argv: list[str]) -> int:
         root = gate.check(planned)
         # The run must land in the workspace whose ledger holds the experiment.
         os.environ[ENV_WORKSPACE] = str(root)
-    ws = current_workspace()  # the experiment's, when --exp named one
-    on_slurm = slurm.settings_for(ws)
-    _check_threads(args.threads, on_slurm)
+        ws = current_workspace()
+        on_slurm = slurm.settings_for(ws)
+        _check_threads(args.threads, on_slurm)
     if on_slurm is not None and ws is not None:
         from missionctl.train.slurm.submit import Submission, submit_and_follow
 
-        code = git_state(Path.cwd())
+        code = git or git_state(Path.cwd())  # the gate's, when it checked one
         return submit_and_follow(
             Submission(
                 ws=ws,

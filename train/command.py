@@ -196,7 +196,8 @@ def main(argv: list[str]) -> int:
         "git_branch": git.branch,
         "diff_hash": git.diff_hash,
     }
-    on_slurm = slurm.settings_for(ws)
+    org = ws.load_org() if ws is not None and ws.org_file.is_file() else None
+    on_slurm = slurm.settings_for(ws, org)
     if on_slurm is not None and ws is not None:
         from missionctl.train.slurm.submit import Submission, submit_and_follow
 
@@ -216,7 +217,7 @@ def main(argv: list[str]) -> int:
             ),
             sys.stdout,
         )
-    patterns = ws.load_org().metrics if ws is not None and ws.org_file.is_file() else {}
+    patterns = org.metrics if org is not None else {}
     root = runs_root(ws)
     run_id = job_run or args.run_id or new_run_id(agent)
     record = RunRecord(root, run_id, adopt=job_run is not None)

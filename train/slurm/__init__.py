@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from missionctl.orgfile import SlurmSettings
+from missionctl.orgfile import OrgSpec, SlurmSettings
 from missionctl.workspace import Workspace
 
 ENV_JOB_RUN = "MISSIONCTL_SLURM_RUN"
@@ -20,10 +20,10 @@ def job_run() -> str | None:
     return os.environ.get(ENV_JOB_RUN) or None
 
 
-def settings_for(ws: Workspace | None) -> SlurmSettings | None:
+def settings_for(ws: Workspace | None, org: OrgSpec | None = None) -> SlurmSettings | None:
     """The org's Slurm settings when its runs go to Slurm and this process is not
-    itself the job; None when runs train here."""
+    itself the job; None when runs train here. `org`: the workspace's, if already loaded."""
     if ws is None or job_run() is not None or not ws.org_file.is_file():
         return None
-    org = ws.load_org()
+    org = org or ws.load_org()
     return org.slurm if org.executor == EXECUTOR else None
