@@ -119,6 +119,21 @@ def _wait_for_end(path: Path, job: client.Job | None) -> list[metrics.Event]:
     return events
 
 
+def record_job(run_dir: Path, job_id: str, job: client.Job, seen: JobSeen | None) -> JobSeen:
+    """Write Slurm's word on the job to the run's job file, keeping what missionctl
+    stored there (`seen`: when it was submitted, who cancelled it); return it."""
+    now = JobSeen(
+        job_id=job_id,
+        state=job.state,
+        reason=job.reason,
+        node=job.node,
+        submitted=seen.submitted if seen else None,
+        cancelled_by=seen.cancelled_by if seen else None,
+    )
+    write_job(run_dir, now)
+    return now
+
+
 def settle(record_dir: Path, job_id: str, job: client.Job | None) -> Settled:
     """Record how the run ended once its job has left Slurm's queue.
 
@@ -134,17 +149,7 @@ def settle(record_dir: Path, job_id: str, job: client.Job | None) -> Settled:
     end = next((e for e in reversed(events) if isinstance(e, metrics.EndEvent)), None)
     seen = read_job(record_dir)
     if job is not None:
-        write_job(
-            record_dir,
-            JobSeen(
-                job_id=job_id,
-                state=job.state,
-                reason=job.reason,
-                node=job.node,
-                submitted=seen.submitted if seen else None,
-                cancelled_by=seen.cancelled_by if seen else None,
-            ),
-        )
+        record_job(record_dir, job_id, job, seen)
     if end is not None:
         return Settled(end, written=False, never_ran=False)
     start = next((e for e in events if isinstance(e, metrics.StartEvent)), None)
@@ -249,16 +254,7 @@ class Follower:
         if key == self._shown:
             return
         self._shown = key
-        seen = read_job(self.record.path)
-        now = JobSeen(
-            job_id=self.job_id,
-            state=job.state,
-            reason=job.reason,
-            node=job.node,
-            submitted=seen.submitted if seen else None,
-            cancelled_by=seen.cancelled_by if seen else None,
-        )
-        write_job(self.record.path, now)
+        now = record_job(self.record.path, self.job_id, job, read_job(self.record.path))
         self.say(now.describe())
 
     def _cancel(self) -> None:
