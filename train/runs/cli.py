@@ -7,8 +7,10 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from missionctl import workspace
 from missionctl.cliargs import parser
 from missionctl.textable import format_table
+from missionctl.train import slurm
 from missionctl.train.runs.reader import RunInfo, list_runs_in, load_run_in
 from missionctl.train.runs.record import enclosing_workspace, runs_root
 
@@ -25,6 +27,19 @@ def _when(stamp: float | None) -> str | None:
     return None if stamp is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
 
 
+def _settled(ws: workspace.Workspace | None, runs: list[RunInfo]) -> bool:
+    """Settle the runs on Slurm whose following terminal was killed (they read
+    `unknown`: no end, nobody holding them) from Slurm's account; whether any was."""
+    stale = [r.path for r in runs if r.job_id is not None and r.status == "unknown"]
+    if not stale or ws is None or not ws.org_file.is_file():
+        return False
+    if ws.load_org().executor != slurm.EXECUTOR:
+        return False
+    from missionctl.train.slurm import org as slurm_jobs
+
+    return bool(slurm_jobs.settle_runs(ws, stale))
+
+
 def main(argv: list[str]) -> int:
     """List runs, or show one; `--json` for scripts."""
     ap = parser("runs", "Training runs recorded in the workspace (or ./runs outside one).")
@@ -37,16 +52,16 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
 
     ws = enclosing_workspace()
-    if ws is not None and ws.org_file.is_file() and ws.load_org().executor == "slurm":
-        # Runs whose following terminal was killed: ask Slurm how their jobs ended.
-        from missionctl.train.slurm import org as slurm_jobs
-
-        slurm_jobs.settle_runs(ws)
     root = runs_root(ws)
     if args.verb == "show":
-        print(json.dumps(_json(load_run_in(root, args.run_id)), indent=2))
+        run = load_run_in(root, args.run_id)
+        if _settled(ws, [run]):
+            run = load_run_in(root, args.run_id)
+        print(json.dumps(_json(run), indent=2))
         return 0
     runs = list_runs_in(root)
+    if _settled(ws, runs):
+        runs = list_runs_in(root)
     agent = getattr(args, "agent", None)
     if agent:
         runs = [r for r in runs if r.agent == agent]

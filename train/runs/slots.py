@@ -19,6 +19,7 @@ from typing import IO
 from missionctl.errors import UserError
 from missionctl.files import make_private_dir, open_private
 from missionctl.orgfile import MAX_RUN_SLOTS
+from missionctl.train.runs.envfacts import ENV_SLURM_JOB
 from missionctl.workspace import Workspace
 
 ENV_MAX_RUNS = "MISSIONCTL_MAX_RUNS"
@@ -49,7 +50,7 @@ def cpu_count() -> int:
     """CPU cores this process may run on: its affinity, not the machine's total; in a
     Slurm job, no more than the job was given (Slurm need not pin the job to them)."""
     cores = len(os.sched_getaffinity(0))
-    if os.environ.get("SLURM_JOB_ID"):
+    if os.environ.get(ENV_SLURM_JOB):
         given = os.environ.get("SLURM_CPUS_PER_TASK") or os.environ.get("SLURM_CPUS_ON_NODE")
         if given and given.isascii() and given.isdigit() and int(given) > 0:
             return min(cores, int(given))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,19 +155,22 @@ def resume(ws: Workspace, agent: str) -> list[OrgJob]:
     return [j for j, _, _ in marked]
 
 
-def settle_runs(ws: Workspace) -> list[str]:
-    """Record the end of every run on Slurm whose follower is gone and whose job has
-    ended (the follower was killed, or the machine rebooted); the runs settled."""
-    root = runs_root(ws)
+def settle_runs(ws: Workspace, only: Iterable[Path] | None = None) -> list[str]:
+    """Record the end of every run on Slurm (or of those in `only`) whose follower is
+    gone and whose job has ended (the follower was killed, or the machine rebooted);
+    the runs settled."""
+    if only is None:
+        try:
+            entries = list(os.scandir(runs_root(ws)))
+        except FileNotFoundError:
+            return []
+        only = (
+            Path(e.path)
+            for e in entries
+            if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)
+        )
     unsettled: list[tuple[Path, str]] = []
-    try:
-        entries = list(os.scandir(root))
-    except FileNotFoundError:
-        return []
-    for entry in entries:
-        if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
-            continue
-        path = Path(entry.path)
+    for path in only:
         seen = read_job(path)
         if seen is None or is_live(path) or read_run_events(path).end is not None:
             continue
