@@ -9,7 +9,6 @@ second from a worker thread. Nothing here imports textual.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from missionctl.agents.tmux.server import PaneInfo
 from missionctl.ledger.spend import PriceTable, Spend, SpendReader, budget_warning, prices_for
 from missionctl.mailbox import HUMAN, Mailbox
 from missionctl.proc import CommandError
-from missionctl.train.runs.reader import MetricsTail, RunProgress, read_config
+from missionctl.train.runs.reader import MetricsTail, NewestRuns, RunProgress
 from missionctl.units import size
 
 TREE_EVERY_S = 3.0  # how often the process table is walked for machine use
@@ -117,7 +116,7 @@ class OrgMonitor:
         self.hub = hub
         self.box = mailbox or Mailbox.for_workspace(hub.ws)
         self._tails: dict[str, MetricsTail] = {}
-        self._run_owner: dict[str, _Owner] = {}  # run dir -> who started it, when, for what
+        self._runs = NewestRuns(hub.ws.runs_dir)
         self._nvml: _Nvml | None = None
         self._reader = hub.reader()
         self._spend_readers: dict[str, SpendReader] = {}
@@ -126,28 +125,6 @@ class OrgMonitor:
         self._tree_at = -math.inf
 
     # -- runs ------------------------------------------------------------------------------
-    def _latest_runs(self) -> dict[str, Path]:
-        """Each agent's newest run directory, by the creation time its config records."""
-        newest: dict[str, tuple[float, Path]] = {}
-        try:
-            entries = [
-                e for e in os.scandir(self.hub.ws.runs_dir) if e.is_dir(follow_symlinks=False)
-            ]
-        except FileNotFoundError:
-            return {}
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            if entry.name not in self._run_owner:
-                owner = _owner_of(Path(entry.path))
-                if owner is None:
-                    continue  # being created: read it on a later poll
-                self._run_owner[entry.name] = owner
-            agent, created, _ = self._run_owner[entry.name]
-            if agent not in newest or created > newest[agent][0]:
-                newest[agent] = (created, Path(entry.path))
-        return {agent: path for agent, (_, path) in newest.items()}
-
     def _run(self, agent: str, path: Path | None) -> RunProgress | None:
         if path is None:
             return None
@@ -223,7 +200,7 @@ class OrgMonitor:
         hub = self.hub
         panes = self._panes()
         running = bool(panes)
-        runs = self._latest_runs()
+        runs = self._runs.poll()
         children = self._process_tree(now) if usage_for is None or usage_for else {}
         states = self._reader.read(hub.org.names, panes, running, now)
         views = []
@@ -232,7 +209,7 @@ class OrgMonitor:
             state = states[spec.name]
             spend = self._spend(spec.name, spec.provider)
             run_dir = runs.get(spec.name)
-            purpose = self._run_owner[run_dir.name][2] if run_dir is not None else None
+            purpose = self._runs.owners[run_dir.name][2] if run_dir is not None else None
             views.append(
                 AgentView(
                     name=spec.name,
@@ -264,22 +241,3 @@ class OrgMonitor:
             human_unread=self.box.unread_count(HUMAN),
             taken_at=now,
         )
-
-
-# (agent, created, (experiment, arm) or None): read once per run from its config.json.
-_Owner = tuple[str, float, tuple[str, str] | None]
-
-
-def _owner_of(run_dir: Path) -> _Owner | None:
-    """Who started the run, when, and for which experiment and arm; None until written."""
-    data = read_config(run_dir)  # never a plain open: an agent can leave a FIFO there
-    agent, created = data.get("agent"), data.get("created")
-    if not isinstance(agent, str) or not isinstance(created, (int, float)):
-        return None
-    experiment = data.get("experiment")
-    purpose = None
-    if isinstance(experiment, dict):
-        exp_id, arm = experiment.get("id"), experiment.get("arm")
-        if isinstance(exp_id, str) and isinstance(arm, str):
-            purpose = (exp_id, arm)
-    return agent, float(created), purpose

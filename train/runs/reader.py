@@ -44,7 +44,6 @@ _MAX_LINE_BYTES = 1 << 20
 # What one poll of a live run reads at most: the app catches up on a long run in
 # steps instead of holding the whole file (or an endless one) in memory at once.
 _POLL_BYTES = 4 << 20
-_MAX_CONFIG_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -117,12 +116,6 @@ def _head_and_tail(path: Path) -> tuple[list[metrics.Event], list[metrics.Event]
     )
 
 
-def read_config(run_dir: Path) -> dict[str, Any]:
-    """The run's `config.json` as a dict; empty when it is missing, damaged, or not a
-    plain file (an agent can leave a FIFO there, which a plain open waits on forever)."""
-    return read_config_file(run_dir, _MAX_CONFIG_BYTES)
-
-
 @dataclass(frozen=True)
 class RunEvents:
     """A run's record and the events that say what it was and how it ended.
@@ -144,7 +137,7 @@ class RunEvents:
 
 def read_run_events(path: Path) -> RunEvents:
     """The run recorded in directory `path`: its `config.json`, status and key events."""
-    record = read_config(path)
+    record = read_config_file(path)
     problem: str | None = None
     try:
         head, tail, skipped = _head_and_tail(path / METRICS_FILE)
@@ -262,6 +255,55 @@ class RunProgress:
     budget: str | None = None
     as_of: float | None = None
     job: JobSeen | None = None  # a run on Slurm: its job as last seen
+
+
+# (agent, created, (experiment, arm) or None): what a run's config.json says of who
+# started it, when, and for which experiment and arm.
+RunOwner = tuple[str, float, tuple[str, str] | None]
+
+
+def run_owner(run_dir: Path) -> RunOwner | None:
+    """Who started the run, when, and for which experiment and arm; None until written."""
+    data = read_config_file(run_dir)  # never a plain open: an agent can leave a FIFO there
+    agent, created = data.get("agent"), data.get("created")
+    if not isinstance(agent, str) or not isinstance(created, (int, float)):
+        return None
+    experiment = data.get("experiment")
+    purpose = None
+    if isinstance(experiment, dict):
+        exp_id, arm = experiment.get("id"), experiment.get("arm")
+        if isinstance(exp_id, str) and isinstance(arm, str):
+            purpose = (exp_id, arm)
+    return agent, float(created), purpose
+
+
+class NewestRuns:
+    """Each agent's newest run under `root`, by the creation time its config records.
+    Each run's config is read once (`owners`); a poll is one directory scan."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.owners: dict[str, RunOwner] = {}  # run id -> its owner
+
+    def poll(self) -> dict[str, Path]:
+        newest: dict[str, tuple[float, Path]] = {}
+        try:
+            entries = [e for e in os.scandir(self.root) if e.is_dir(follow_symlinks=False)]
+        except FileNotFoundError:
+            return {}
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            owner = self.owners.get(entry.name)
+            if owner is None:
+                owner = run_owner(Path(entry.path))
+                if owner is None:
+                    continue  # being created: read it on a later poll
+                self.owners[entry.name] = owner
+            agent, created, _ = owner
+            if agent not in newest or created > newest[agent][0]:
+                newest[agent] = (created, Path(entry.path))
+        return {agent: path for agent, (_, path) in newest.items()}
 
 
 class MetricsTail:
