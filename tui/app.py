@@ -249,9 +249,9 @@ class MissionControlApp(App[None]):
                 title="Mail for you",
                 markup=False,
             )
-            news = mail_notice(message.mail, self.backend.name)
             # Only news: the history loaded at start rang when it arrived.
-            if news is not None and message.mail.time.timestamp() >= self._started - 1.0:
+            news = mail_notice(message.mail, self.backend.name, since=self._started)
+            if news is not None:
                 self._ring(news)  # who and what, never the subject
 
     # -- what the grid asks for -------------------------------------------------------------

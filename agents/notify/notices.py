@@ -118,10 +118,13 @@ class Watch:
         return out
 
 
-def mail_notice(message: Message, org: str) -> Notice | None:
+def mail_notice(message: Message, org: str, since: float | None = None) -> Notice | None:
     """A notice for mail to the human that is news (a result, a claim or its answer):
-    who sent what kind, and its id. Never the subject or the body."""
+    who sent what kind, and its id. Never the subject or the body. With `since` (when
+    the caller started): none for mail from before, which was news to an earlier one."""
     if message.kind not in NEWS_KINDS:
+        return None
+    if since is not None and message.time.timestamp() < since - 1.0:
         return None
     return Notice(
         "mail",

@@ -88,9 +88,8 @@ class Supervisor:
             self.log(f"mail for you from {message.sender}: {message.headline} ({message.kind})")
             if message.kind == "standup":
                 self.digests.reply_arrived()
-            notice = mail_notice(message, self.hub.org.name)
-            # Mail from before this supervisor started was news to an earlier one.
-            if notice is not None and message.time.timestamp() >= self.started - 1.0:
+            notice = mail_notice(message, self.hub.org.name, since=self.started)
+            if notice is not None:
                 self.notifier.send(notice)
         self.claims.offer(message)
         self.wake.set()
